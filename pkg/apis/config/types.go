@@ -1,0 +1,32 @@
+// Package config holds the internal version of ml-scheduler's plugin args,
+// registered in kube-scheduler's config scheme like upstream plugin args.
+package config
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// MLPolicyArgs configures the MLPolicy plugin: where its placement policy comes from.
+type MLPolicyArgs struct {
+	metav1.TypeMeta
+
+	// PolicyConfigMapNamespace/Name name the ConfigMap the scheduler watches
+	// for its policy. An empty name disables the ConfigMap (PolicyFile only).
+	PolicyConfigMapNamespace string
+	PolicyConfigMapName      string
+	// PolicyConfigMapKey is the data key holding the policy YAML.
+	PolicyConfigMapKey string
+	// PolicyFile, when set, is a policy read once at start-up. It is in force
+	// until the ConfigMap supplies a valid policy; an invalid file stops start-up.
+	PolicyFile string
+}
+
+// DeepCopyObject implements runtime.Object.
+func (in *MLPolicyArgs) DeepCopyObject() runtime.Object {
+	if in == nil {
+		return nil
+	}
+	out := *in
+	return &out
+}

@@ -1,0 +1,98 @@
+package mlpolicy
+
+import (
+	"context"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
+)
+
+// EventsToRegister: a pod refused by the policy can only be helped by a node
+// that appears or whose labels or allocatable change. A policy swap is not a
+// cluster event; onSwap re-activates pending pods itself.
+func (pl *MLPolicy) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWithHint, error) {
+	return []fwk.ClusterEventWithHint{
+		{
+			Event:          fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeLabel | fwk.UpdateNodeAllocatable},
+			QueueingHintFn: pl.isSchedulableAfterNodeChange,
+		},
+	}, nil
+}
+
+// isSchedulableAfterNodeChange queues the pod when the changed node is
+// admitted by the pod's rule under the policy in force and was not before.
+func (pl *MLPolicy) isSchedulableAfterNodeChange(logger klog.Logger, pod *v1.Pod, oldObj, newObj interface{}) (fwk.QueueingHint, error) {
+	newNode, ok := newObj.(*v1.Node)
+	if !ok {
+		return fwk.Queue, nil
+	}
+	a := pl.store.Load()
+	if a == nil {
+		return fwk.QueueSkip, nil
+	}
+	p := a.Policy
+	rule := p.Match(pod)
+	wantsGPU := p.PodGPURequest(pod) > 0
+	owned := p.OwnedBy(pod.Namespace)
+	nc := p.Classify(newNode)
+	if p.Admits(rule, &nc, wantsGPU, &owned) != policy.VerdictOK {
+		logger.V(5).Info("Node change does not admit the pod under its rule", "pod", klog.KObj(pod), "node", klog.KObj(newNode), "rule", rule.Name)
+		return fwk.QueueSkip, nil
+	}
+	if oldNode, ok := oldObj.(*v1.Node); ok && oldNode != nil {
+		oc := p.Classify(oldNode)
+		if p.Admits(rule, &oc, wantsGPU, &owned) == policy.VerdictOK {
+			// Admitted before too: the change is not what this plugin refused.
+			return fwk.QueueSkip, nil
+		}
+	}
+	logger.V(4).Info("Node now admits the pod under its rule", "pod", klog.KObj(pod), "node", klog.KObj(newNode), "rule", rule.Name)
+	return fwk.Queue, nil
+}
+
+// signKey names our fragment of the pod signature used for batching.
+const signKey = "ml-scheduler.io/MLPolicy.rule()"
+
+// SignPod: the decision depends on the matched rule, the policy generation
+// (so no batched result outlives its policy), the namespace (pool ownership)
+// and the GPU request (reservation, packing). Pods whose rule colocates a
+// job depend on where other pods were placed, so they are not batched.
+func (pl *MLPolicy) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
+	a := pl.store.Load()
+	if a == nil {
+		return nil, fwk.NewStatus(fwk.Unschedulable, "no placement policy")
+	}
+	rule := a.Policy.Match(pod)
+	if rule.Colocate != nil {
+		return nil, fwk.NewStatus(fwk.Unschedulable, "rule colocates a job's pods")
+	}
+	return []fwk.SignFragment{{Key: signKey, Value: signature{
+		Generation: a.Generation,
+		Rule:       rule.Index,
+		Namespace:  pod.Namespace,
+		GPUs:       a.Policy.PodGPURequest(pod),
+	}}}, nil
+}
+
+type signature struct {
+	Generation int64
+	Rule       int
+	Namespace  string
+	GPUs       int64
+}
+
+// PostBind records which rule placed the pod, as an Event on the pod.
+func (pl *MLPolicy) PostBind(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) {
+	s, err := readState(cs)
+	if err != nil {
+		return
+	}
+	pl.handle.EventRecorder().Eventf(pod, nil, v1.EventTypeNormal, ReasonPlaced, "Scheduling",
+		"Placed on %s by rule %s of placement policy %s (generation %d)", nodeName, s.rule.Name, s.active.Policy.Hash(), s.active.Generation)
+}
+
+// ReasonPlaced is the reason of the Event naming the rule that placed a pod.
+const ReasonPlaced = "PlacedByRule"

@@ -1,0 +1,161 @@
+package mlpolicy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+	fwk "k8s.io/kube-scheduler/framework"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/nodeindex"
+	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
+	"github.com/ml-scheduler/ml-scheduler/pkg/policystore"
+)
+
+const stateKey fwk.StateKey = Name
+
+// cycleState is what PreFilter decided for the pod, read by later points.
+type cycleState struct {
+	active   *policystore.Active
+	messages *messages
+	// view is the node index under the same policy, or nil if the index has
+	// not caught up with a swap yet (Filter then classifies nodes itself).
+	view     *nodeindex.View
+	rule     *policy.CompiledRule
+	wantsGPU bool
+	gpus     int64
+	owned    policy.PoolSet
+	// admitted is the number of nodes the rule admits, for PostFilter (-1: unknown).
+	admitted int
+	score    *scoreState
+}
+
+// Clone returns the state itself: nothing in it changes after PreFilter.
+func (s *cycleState) Clone() fwk.StateData { return s }
+
+func readState(cs fwk.CycleState) (*cycleState, error) {
+	d, err := cs.Read(stateKey)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q from cycle state: %w", stateKey, err)
+	}
+	s, ok := d.(*cycleState)
+	if !ok {
+		return nil, fmt.Errorf("%+v cannot be converted to *mlpolicy.cycleState", d)
+	}
+	return s, nil
+}
+
+// confinedShare: a PreFilterResult is returned only when the rule admits at
+// most this share of the nodes. Above it, handing the framework a large set
+// (which it copies every cycle) costs more than letting Filter refuse the few
+// other nodes, and Filter's per-node reasons read better.
+const confinedShare = 0.5
+
+// PreFilter matches the pod to a rule once per cycle and, where the rule
+// confines the pod to few nodes, returns those nodes from the index.
+func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+	pl.running.Store(true)
+	a := pl.store.Load()
+	if a == nil {
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonNoPolicy+" (see "+pl.source+")")
+	}
+	s := &cycleState{active: a, rule: a.Policy.Match(pod), admitted: -1}
+	s.gpus = a.Policy.PodGPURequest(pod)
+	s.wantsGPU = s.gpus > 0
+	s.owned = a.Policy.OwnedBy(pod.Namespace)
+	if m := pl.messages.Load(); m != nil && m.policy == a.Policy {
+		s.messages = m
+	} else {
+		s.messages = newMessages(a)
+	}
+	if v := pl.index.View(); v != nil && v.Policy == a.Policy {
+		s.view = v
+	}
+	cs.Write(stateKey, s)
+
+	if !s.needsFilter() {
+		return nil, fwk.NewStatus(fwk.Skip)
+	}
+	if s.view == nil || (!s.rule.Confines() && !s.wantsGPU && !a.Policy.ReserveGPUNodes) {
+		return nil, nil
+	}
+	nodes := s.view.Admitted(s.rule, s.wantsGPU)
+	s.admitted = len(nodes)
+	if len(nodes) == 0 {
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, s.explain())
+	}
+	if float64(len(nodes)) > confinedShare*float64(s.view.Len()) {
+		return nil, nil
+	}
+	return &fwk.PreFilterResult{NodeNames: nodes}, nil
+}
+
+// needsFilter reports whether any node could be refused for this pod.
+func (s *cycleState) needsFilter() bool {
+	p := s.active.Policy
+	return s.rule.Confines() || s.wantsGPU || p.ReserveGPUNodes || !p.OwnedPools.Empty()
+}
+
+// PreFilterExtensions returns nil: the decision does not depend on other pods.
+func (pl *MLPolicy) PreFilterExtensions() fwk.PreFilterExtensions { return nil }
+
+// Filter refuses nodes the pod's rule, the GPU reservation or pool
+// ownership exclude. It allocates only to refuse.
+func (pl *MLPolicy) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
+	s, err := readState(cs)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	node := nodeInfo.Node()
+	var nc *policy.NodeClass
+	if s.view != nil {
+		nc, _ = s.view.Class(node.Name)
+	}
+	if nc == nil { // a node the index has not seen yet
+		c := s.active.Policy.Classify(node)
+		nc = &c
+	}
+	v := s.active.Policy.Admits(s.rule, nc, s.wantsGPU, &s.owned)
+	if v == policy.VerdictOK {
+		return nil
+	}
+	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, s.messages.reason(v, s.rule))
+}
+
+// PostFilter adds, to a pod no node fits, what its rule allows in policy
+// terms; it never makes the pod schedulable itself.
+func (pl *MLPolicy) PostFilter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
+	s, err := readState(cs)
+	if err != nil {
+		return nil, fwk.NewStatus(fwk.Unschedulable)
+	}
+	return nil, fwk.NewStatus(fwk.Unschedulable, s.explain())
+}
+
+// explain says, in policy terms, where the rule lets the pod go.
+func (s *cycleState) explain() string {
+	r := s.rule
+	var parts []string
+	if len(r.PoolNames) > 0 {
+		parts = append(parts, "pool "+orList(r.PoolNames))
+	}
+	if len(r.GPUModels) > 0 {
+		parts = append(parts, "GPU model "+orList(r.GPUModels))
+	}
+	switch {
+	case s.wantsGPU:
+		parts = append(parts, "GPU nodes")
+	case s.active.Policy.ReserveGPUNodes:
+		parts = append(parts, "nodes without GPUs (GPU nodes are reserved)")
+	}
+	where := "any node"
+	if len(parts) > 0 {
+		where = strings.Join(parts, ", ")
+	}
+	msg := fmt.Sprintf("pod matched rule %s of policy %s, which allows %s", r.Name, s.active.Policy.Hash(), where)
+	if s.admitted >= 0 {
+		msg += fmt.Sprintf(": %d node(s) qualify", s.admitted)
+	}
+	return msg
+}

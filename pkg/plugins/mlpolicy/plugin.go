@@ -1,0 +1,186 @@
+// Package mlpolicy is the MLPolicy scheduler plugin: it places pods by the
+// admin's placement policy (pkg/policy), read from a watched ConfigMap.
+package mlpolicy
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/apis/config"
+	configv1 "github.com/ml-scheduler/ml-scheduler/pkg/apis/config/v1"
+	"github.com/ml-scheduler/ml-scheduler/pkg/apis/config/validation"
+	"github.com/ml-scheduler/ml-scheduler/pkg/nodeindex"
+	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
+	"github.com/ml-scheduler/ml-scheduler/pkg/policystore"
+	"github.com/ml-scheduler/ml-scheduler/pkg/policywatch"
+)
+
+// Name is the plugin's name in the registry and in KubeSchedulerConfiguration.
+const Name = "MLPolicy"
+
+// MLPolicy implements PreFilter, Filter, PostFilter, PreScore, Score,
+// PostBind, EnqueueExtensions and SignPlugin.
+type MLPolicy struct {
+	handle fwk.Handle
+	store  *policystore.Store
+	index  *nodeindex.Index
+	// messages holds the reason strings of the policy in force, built once per swap.
+	messages atomic.Pointer[messages]
+	// running is set by the first scheduling cycle: from then on the
+	// framework's queue exists and pods may be re-activated on a swap.
+	running     atomic.Bool
+	source      string
+	profileName string
+}
+
+var (
+	_ fwk.PreFilterPlugin   = &MLPolicy{}
+	_ fwk.FilterPlugin      = &MLPolicy{}
+	_ fwk.PostFilterPlugin  = &MLPolicy{}
+	_ fwk.PreScorePlugin    = &MLPolicy{}
+	_ fwk.ScorePlugin       = &MLPolicy{}
+	_ fwk.PostBindPlugin    = &MLPolicy{}
+	_ fwk.EnqueueExtensions = &MLPolicy{}
+	_ fwk.SignPlugin        = &MLPolicy{}
+)
+
+// Name returns the plugin name.
+func (pl *MLPolicy) Name() string { return Name }
+
+// New builds the plugin: it loads the policy file (if any), starts watching
+// the policy ConfigMap and returns once the ConfigMap's state is processed,
+// so the first pods are judged by the admin's policy.
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+	args, err := argsOf(obj)
+	if err != nil {
+		return nil, err
+	}
+	if errs := validation.ValidateMLPolicyArgs(nil, args); len(errs) > 0 {
+		return nil, fmt.Errorf("invalid %s args: %w", Name, errs.ToAggregate())
+	}
+	return newWithStore(ctx, args, h, policystore.New())
+}
+
+func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, store *policystore.Store) (*MLPolicy, error) {
+	logger := klog.FromContext(ctx).WithValues("plugin", Name)
+	ctx = klog.NewContext(ctx, logger)
+	policystore.RegisterMetrics()
+	pl := &MLPolicy{handle: h, store: store, index: nodeindex.New(), profileName: h.ProfileName()}
+	if args.PolicyConfigMapName != "" {
+		pl.source = fmt.Sprintf("ConfigMap %s/%s", args.PolicyConfigMapNamespace, args.PolicyConfigMapName)
+	} else {
+		pl.source = "file " + args.PolicyFile
+	}
+	store.Subscribe(pl.onSwap(logger))
+
+	if args.PolicyFile != "" {
+		data, err := os.ReadFile(args.PolicyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s args policyFile: %w", Name, err)
+		}
+		p, err := policy.Load(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s args policyFile %s: %w", Name, args.PolicyFile, err)
+		}
+		store.Swap(p, "file "+args.PolicyFile)
+		logger.Info("Placement policy loaded from file", "file", args.PolicyFile, "hash", p.Hash())
+	}
+
+	if h.SharedInformerFactory() != nil {
+		nodes := h.SharedInformerFactory().Core().V1().Nodes().Informer()
+		if _, err := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj interface{}) { pl.onNode(obj) },
+			UpdateFunc: func(_, obj interface{}) { pl.onNode(obj) },
+			DeleteFunc: pl.onNodeDelete,
+		}); err != nil {
+			return nil, fmt.Errorf("%s: watching nodes: %w", Name, err)
+		}
+	}
+	if args.PolicyConfigMapName != "" && h.ClientSet() != nil {
+		w := policywatch.New(policywatch.Options{
+			Client:    h.ClientSet(),
+			Namespace: args.PolicyConfigMapNamespace,
+			Name:      args.PolicyConfigMapName,
+			Key:       args.PolicyConfigMapKey,
+			Store:     store,
+		})
+		if err := w.Start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if store.Load() == nil {
+		logger.Info("No valid placement policy yet: pods of this scheduler stay pending until one is loaded", "source", pl.source)
+	}
+	return pl, nil
+}
+
+func argsOf(obj runtime.Object) (*config.MLPolicyArgs, error) {
+	switch a := obj.(type) {
+	case *config.MLPolicyArgs:
+		return a, nil
+	case nil:
+		// No pluginConfig entry: the framework passes nil for out-of-tree
+		// plugins, so apply the versioned defaults here.
+		v := &configv1.MLPolicyArgs{}
+		configv1.SetDefaults_MLPolicyArgs(v)
+		out := &config.MLPolicyArgs{}
+		if err := configv1.Convert_v1_MLPolicyArgs_To_config_MLPolicyArgs(v, out); err != nil {
+			return nil, err
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("want args of type MLPolicyArgs, got %T", obj)
+	}
+}
+
+// onSwap keeps the index and messages in step with the policy and sends
+// pods rejected under the old policy back to the active queue: a swap is
+// not a cluster event the queue knows of.
+func (pl *MLPolicy) onSwap(logger klog.Logger) func(*policystore.Active) {
+	return func(a *policystore.Active) {
+		pl.index.SetPolicy(a.Policy)
+		pl.messages.Store(newMessages(a))
+		if !pl.running.Load() || pl.handle.SharedInformerFactory() == nil {
+			return
+		}
+		pods, err := pl.handle.SharedInformerFactory().Core().V1().Pods().Lister().List(labels.Everything())
+		if err != nil {
+			logger.Error(err, "Listing pods to re-activate after a policy swap")
+			return
+		}
+		pending := map[string]*v1.Pod{}
+		for _, p := range pods {
+			if p.Spec.NodeName == "" && p.Spec.SchedulerName == pl.profileName {
+				pending[p.Namespace+"/"+p.Name] = p
+			}
+		}
+		if len(pending) > 0 {
+			pl.handle.Activate(logger, pending)
+		}
+		logger.V(2).Info("Re-activated pending pods after a policy swap", "pods", len(pending), "generation", a.Generation)
+	}
+}
+
+func (pl *MLPolicy) onNode(obj interface{}) {
+	if n, ok := obj.(*v1.Node); ok {
+		pl.index.UpsertNode(n)
+	}
+}
+
+func (pl *MLPolicy) onNodeDelete(obj interface{}) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	if n, ok := obj.(*v1.Node); ok {
+		pl.index.DeleteNode(n.Name)
+	}
+}

@@ -1,0 +1,163 @@
+package policy
+
+import (
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Match returns the first rule matching the pod, or the default rule.
+func (c *Compiled) Match(pod *v1.Pod) *CompiledRule {
+	for _, r := range c.Rules {
+		if r.matches(pod) {
+			return r
+		}
+	}
+	return c.Default
+}
+
+// RuleByIndex returns rule i, where len(Rules) is the default rule.
+func (c *Compiled) RuleByIndex(i int) *CompiledRule {
+	if i == len(c.Rules) {
+		return c.Default
+	}
+	return c.Rules[i]
+}
+
+func (r *CompiledRule) matches(pod *v1.Pod) bool {
+	if len(r.namespaces) > 0 {
+		found := false
+		for _, ns := range r.namespaces {
+			if ns == pod.Namespace {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return r.podSelector == nil || r.podSelector.Matches(labels.Set(pod.Labels))
+}
+
+// PodGPURequest is the number of GPUs (of any configured GPU resource) the
+// pod requests, summed over its containers as the scheduler counts them:
+// max(sum of app containers, any init container).
+func (c *Compiled) PodGPURequest(pod *v1.Pod) int64 {
+	var total int64
+	for _, res := range c.GPUResources {
+		var sum int64
+		for i := range pod.Spec.Containers {
+			sum += quantity(pod.Spec.Containers[i].Resources, res)
+		}
+		for i := range pod.Spec.InitContainers {
+			if q := quantity(pod.Spec.InitContainers[i].Resources, res); q > sum {
+				sum = q
+			}
+		}
+		total += sum
+	}
+	return total
+}
+
+func quantity(r v1.ResourceRequirements, name v1.ResourceName) int64 {
+	if q, ok := r.Requests[name]; ok {
+		return q.Value()
+	}
+	if q, ok := r.Limits[name]; ok { // extended resources may set limits only
+		return q.Value()
+	}
+	return 0
+}
+
+// NodeClass is what the policy needs to know about a node, computed once per
+// node version so Filter only compares bits.
+type NodeClass struct {
+	// Node is the object the class was computed from.
+	Node  *v1.Node
+	Pools PoolSet
+	// GPUs is the node's allocatable GPU count over the configured resources.
+	GPUs  int64
+	Model string
+}
+
+// Classify computes a node's class under this policy.
+func (c *Compiled) Classify(node *v1.Node) NodeClass {
+	nc := NodeClass{Node: node, Model: node.Labels[c.GPUModelLabel]}
+	set := labels.Set(node.Labels)
+	for _, p := range c.Pools {
+		if p.Selector.Matches(set) {
+			nc.Pools.Add(p.Index)
+		}
+	}
+	for _, res := range c.GPUResources {
+		if q, ok := node.Status.Allocatable[res]; ok {
+			nc.GPUs += q.Value()
+		}
+	}
+	return nc
+}
+
+// Verdict is why a node is refused; VerdictOK admits it.
+type Verdict uint8
+
+const (
+	VerdictOK Verdict = iota
+	// VerdictNotInPool: the node is in none of the rule's pools.
+	VerdictNotInPool
+	// VerdictGPUModel: the node's GPU model is not one the rule allows.
+	VerdictGPUModel
+	// VerdictReservedForGPU: a pod requesting no GPU on a GPU node.
+	VerdictReservedForGPU
+	// VerdictNoGPU: a GPU pod on a node without GPUs.
+	VerdictNoGPU
+	// VerdictOwnedPool: the node is in a pool owned by other namespaces.
+	VerdictOwnedPool
+)
+
+// Admits judges a node for a pod matched to rule r. wantsGPU says whether the
+// pod requests a GPU; owned is the set of owned pools the pod's namespace
+// owns (see OwnedBy). It allocates nothing.
+func (c *Compiled) Admits(r *CompiledRule, nc *NodeClass, wantsGPU bool, owned *PoolSet) Verdict {
+	if !r.Pools.Empty() && !r.Pools.Intersects(&nc.Pools) {
+		return VerdictNotInPool
+	}
+	if r.gpuModelSet != nil && !r.gpuModelSet.Has(nc.Model) {
+		return VerdictGPUModel
+	}
+	if wantsGPU && nc.GPUs == 0 {
+		return VerdictNoGPU
+	}
+	if !wantsGPU && c.ReserveGPUNodes && nc.GPUs > 0 {
+		return VerdictReservedForGPU
+	}
+	var restricted PoolSet
+	for i := range restricted {
+		restricted[i] = nc.Pools[i] & c.OwnedPools[i]
+	}
+	if !restricted.Empty() && !restricted.Intersects(owned) {
+		return VerdictOwnedPool
+	}
+	return VerdictOK
+}
+
+// OwnedBy returns the owned pools whose owners include the namespace.
+func (c *Compiled) OwnedBy(namespace string) PoolSet {
+	var s PoolSet
+	for _, p := range c.Pools {
+		if p.Owners != nil && p.Owners.Has(namespace) {
+			s.Add(p.Index)
+		}
+	}
+	return s
+}
+
+// OwnedPoolNames lists the names of owned pools in a set, for messages.
+func (c *Compiled) OwnedPoolNames(s *PoolSet) []string {
+	var names []string
+	for _, p := range c.Pools {
+		if p.Owners != nil && s.Has(p.Index) {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}

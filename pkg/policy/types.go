@@ -1,0 +1,109 @@
+// Package policy holds the admin-written placement policy: its versioned API,
+// strict decoding, defaults, validation and the compiled, immutable form the
+// scheduler plugins read on their hot path.
+package policy
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+const (
+	// APIVersion and Kind identify a placement policy document.
+	APIVersion = "ml-scheduler.io/v1alpha1"
+	Kind       = "PlacementPolicy"
+
+	// DefaultGPUResource is what counts as a GPU when gpuResources is unset.
+	DefaultGPUResource = "nvidia.com/gpu"
+	// DefaultGPUModelLabel is the node label read for gpuModels when
+	// gpuModelLabel is unset (the label NVIDIA's GPU feature discovery sets).
+	DefaultGPUModelLabel = "nvidia.com/gpu.product"
+
+	// DefaultRuleName names the implicit rule applied to pods matching no rule.
+	DefaultRuleName = "default"
+)
+
+// PlacementPolicy is the document an admin writes into the policy ConfigMap.
+type PlacementPolicy struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+
+	// GPUResources lists the extended resources that count as GPUs.
+	// Default: [nvidia.com/gpu].
+	GPUResources []string `json:"gpuResources,omitempty"`
+	// GPUModelLabel is the node label holding the GPU model, read by gpuModels.
+	// Default: nvidia.com/gpu.product.
+	GPUModelLabel string `json:"gpuModelLabel,omitempty"`
+	// ReserveGPUNodes keeps pods that request no GPU off nodes that have GPUs
+	// (a hard Filter). Default: true.
+	ReserveGPUNodes *bool `json:"reserveGPUNodes,omitempty"`
+
+	// Pools are named sets of nodes, optionally owned by namespaces.
+	Pools []Pool `json:"pools,omitempty"`
+	// Rules are matched in order; the first rule matching a pod decides.
+	Rules []Rule `json:"rules,omitempty"`
+	// Default applies to pods that match no rule.
+	Default *Placement `json:"default,omitempty"`
+}
+
+// Pool is a named set of nodes chosen by a label selector.
+type Pool struct {
+	Name         string                `json:"name"`
+	NodeSelector *metav1.LabelSelector `json:"nodeSelector"`
+	// OwnerNamespaces, when set, are the only namespaces whose pods may land
+	// on this pool's nodes, whatever rule the pod matches or labels it has.
+	OwnerNamespaces []string `json:"ownerNamespaces,omitempty"`
+}
+
+// Rule matches pods and says where they may go and how they are scored.
+type Rule struct {
+	Name      string `json:"name"`
+	Match     Match  `json:"match"`
+	Placement `json:",inline"`
+}
+
+// Match selects pods. All set fields must match; an empty Match matches every pod.
+type Match struct {
+	// Namespaces the pod must be in (any of). Empty: any namespace.
+	Namespaces []string `json:"namespaces,omitempty"`
+	// PodSelector on the pod's labels. Nil: any labels.
+	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+}
+
+// Placement is what a rule (or the default) imposes on the pods it matches.
+type Placement struct {
+	// Pools confines pods to the union of these pools' nodes (hard).
+	Pools []string `json:"pools,omitempty"`
+	// GPUModels confines pods to nodes whose GPU model label is one of these (hard).
+	GPUModels []string `json:"gpuModels,omitempty"`
+	// GPUPacking scores nodes by GPU allocation: BinPack fills partly used GPU
+	// nodes first, Spread prefers the emptiest. Empty: no GPU packing score.
+	GPUPacking PackingMode `json:"gpuPacking,omitempty"`
+	// Preferred are soft, weighted node preferences.
+	Preferred []PreferredNodes `json:"preferred,omitempty"`
+	// Colocate scores nodes by how many pods of the same job already run in
+	// the node's topology domain.
+	Colocate *Colocation `json:"colocate,omitempty"`
+}
+
+// PackingMode is how GPU allocation is scored.
+type PackingMode string
+
+const (
+	PackingBinPack PackingMode = "BinPack"
+	PackingSpread  PackingMode = "Spread"
+)
+
+// PreferredNodes is a weighted soft node preference.
+type PreferredNodes struct {
+	// Weight in 1..100.
+	Weight       int32                 `json:"weight"`
+	NodeSelector *metav1.LabelSelector `json:"nodeSelector"`
+}
+
+// Colocation keeps a job's pods close: pods with the same value of JobLabel
+// (in the same namespace) are drawn to the topology domain, a value of the
+// node label TopologyKey, where most of them already run.
+type Colocation struct {
+	JobLabel    string `json:"jobLabel"`
+	TopologyKey string `json:"topologyKey"`
+}
