@@ -25,5 +25,9 @@ build() { # name, stamp, build command...
 
 build etcd "$(stamp_of hack/tools/etcd/go.mod hack/tools/etcd/go.sum hack/tools/etcd/main.go)" \
   bash -c "cd hack/tools/etcd && go build -o '${BIN}/etcd' ."
-build kube-apiserver "$(stamp_of go.mod go.sum)" \
-  go build -o "${BIN}/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+# Stamp the version a plain `go build` leaves as v0.0.0-master, so the
+# apiserver reports v1.37.2 to discovery like a release binary.
+V=k8s.io/component-base/version
+KUBE_LDFLAGS="-X $V.gitVersion=v1.37.2 -X $V.gitMajor=1 -X $V.gitMinor=37 -X $V.gitTreeState=clean"
+build kube-apiserver "$(stamp_of go.mod go.sum hack/build-control-plane.sh)" \
+  go build -ldflags "${KUBE_LDFLAGS}" -o "${BIN}/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver

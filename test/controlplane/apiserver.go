@@ -129,14 +129,14 @@ func randomToken() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// writeKubeconfig writes an admin kubeconfig with token auth; the serving cert
-// is self-signed, so TLS verification is skipped.
+// writeKubeconfig writes a kubeconfig with token auth; the serving cert is
+// self-signed, so TLS verification is skipped.
 func writeKubeconfig(path, server, token string) error {
 	const name = "ml-scheduler-test"
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: server, InsecureSkipTLSVerify: true}
-	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: token}
-	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: "admin", Namespace: metav1.NamespaceDefault}
+	cfg.AuthInfos["user"] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: "user", Namespace: metav1.NamespaceDefault}
 	cfg.CurrentContext = name
 	return clientcmd.WriteToFile(*cfg, path)
 }

@@ -10,8 +10,11 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ml-scheduler/ml-scheduler/test/controlplane"
 )
@@ -88,6 +91,26 @@ func TestControlPlane(t *testing.T) {
 	}
 	if gotPod.Spec.NodeName != node.Name {
 		t.Errorf("spec.nodeName = %q, want %q", gotPod.Spec.NodeName, node.Name)
+	}
+
+	// RBAC is on: a fresh ServiceAccount authenticates but may not list nodes.
+	saConfig, saKubeconfig, err := cp.ServiceAccountConfig(ctx, metav1.NamespaceDefault, "limited")
+	if err != nil {
+		t.Fatalf("ServiceAccountConfig: %v", err)
+	}
+	saClient, err := kubernetes.NewForConfig(saConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := saClient.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("listing nodes as a bare ServiceAccount: err = %v, want Forbidden", err)
+	}
+	// The kubeconfig files load and point at the apiserver.
+	for _, path := range []string{cp.Kubeconfig, saKubeconfig} {
+		cfg, err := clientcmd.BuildConfigFromFlags("", path)
+		if err != nil || cfg.Host != cp.URL {
+			t.Errorf("kubeconfig %s: host %v, err %v", path, cfg, err)
+		}
 	}
 
 	stopBegin := time.Now()

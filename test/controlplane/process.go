@@ -96,7 +96,7 @@ func (p *Process) Stop() error {
 	p.signalGroup(syscall.SIGTERM)
 	select {
 	case <-p.done:
-		p.signalGroup(syscall.SIGKILL) // stragglers left in the group
+		p.killStragglers()
 		return nil
 	case <-time.After(grace):
 	}
@@ -111,6 +111,7 @@ func (p *Process) Kill() error {
 	p.signalGroup(syscall.SIGKILL)
 	select {
 	case <-p.done:
+		p.killStragglers()
 		return nil
 	case <-time.After(30 * time.Second):
 		return fmt.Errorf("%s (pid %d) did not exit after SIGKILL", p.Name, p.Pid())
@@ -123,6 +124,11 @@ func (p *Process) signalGroup(sig syscall.Signal) {
 	// ESRCH (group already gone) is harmless.
 	_ = syscall.Kill(-p.Pid(), sig)
 }
+
+// killStragglers SIGKILLs what is left of the group after the leader exited.
+// SIGKILL cannot be caught, so there is nothing to wait for; orphans are
+// reparented to init, which reaps them.
+func (p *Process) killStragglers() { p.signalGroup(syscall.SIGKILL) }
 
 // LogTail returns the last n lines of the process log.
 func (p *Process) LogTail(n int) string { return tailFile(p.LogPath, n) }
