@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -174,6 +175,10 @@ func TestDecode(t *testing.T) {
 		data:    header + "pools: [{name: a, nodeSelector: {matchLabels: {gpu.count: 8}}}]\n",
 		wantErr: "pools.nodeSelector.matchLabels: got a number, want a string (quote the value",
 	}, {
+		name:    "alias bomb",
+		data:    aliasBomb(),
+		wantErr: "excessive aliasing",
+	}, {
 		name:    "too large",
 		data:    header + "#" + strings.Repeat("x", MaxPolicyBytes),
 		wantErr: "more than the limit of 1048576 bytes",
@@ -210,6 +215,16 @@ func TestDecode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// aliasBomb is a "billion laughs" document: 10^9 strings once aliases expand.
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString(header + "x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
+	for i := 1; i < 9; i++ {
+		fmt.Fprintf(&b, "x%d: &a%d [%s]\n", i, i, strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 9)+fmt.Sprintf("*a%d", i-1))
+	}
+	return b.String()
 }
 
 func TestDecodeEmptyIsErrEmptyPolicy(t *testing.T) {

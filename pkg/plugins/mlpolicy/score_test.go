@@ -1,0 +1,154 @@
+package mlpolicy
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2/ktesting"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+)
+
+const scorePolicy = `
+apiVersion: ml-scheduler.io/v1alpha1
+kind: PlacementPolicy
+reserveGPUNodes: false
+rules:
+- name: pack
+  match: {podSelector: {matchLabels: {mode: pack}}}
+  gpuPacking: BinPack
+- name: spread
+  match: {podSelector: {matchLabels: {mode: spread}}}
+  gpuPacking: Spread
+- name: prefer
+  match: {podSelector: {matchLabels: {mode: prefer}}}
+  preferred:
+  - {weight: 30, nodeSelector: {matchLabels: {zone: a}}}
+  - {weight: 10, nodeSelector: {matchLabels: {disk: ssd}}}
+- name: colocate
+  match: {podSelector: {matchLabels: {mode: colocate}}}
+  colocate: {jobLabel: job, topologyKey: rack}
+- name: all
+  match: {podSelector: {matchLabels: {mode: all}}}
+  gpuPacking: BinPack
+  preferred:
+  - {weight: 50, nodeSelector: {matchLabels: {zone: a}}}
+  colocate: {jobLabel: job, topologyKey: rack}
+`
+
+// scoreCluster: six 8-GPU nodes. GPUs in use: n1 6, n2 2, others 0. Pods of
+// job j1 in namespace ml: 2 in rack r1 (n1, n2), 1 in rack r2 (n4), 1 on
+// n6 which has no rack; a j1 pod of another namespace sits on n3 (rack r2).
+func scoreCluster() ([]*v1.Node, []*v1.Pod) {
+	nodes := []*v1.Node{
+		makeNode("n1", "8", "zone", "a", "rack", "r1"),
+		makeNode("n2", "8", "zone", "b", "disk", "ssd", "rack", "r1"),
+		makeNode("n3", "8", "zone", "a", "disk", "ssd", "rack", "r2"),
+		makeNode("n4", "8", "zone", "b", "rack", "r2"),
+		makeNode("n5", "8", "rack", "r3"),
+		makeNode("n6", "8"),
+	}
+	on := func(p *v1.Pod, node string) *v1.Pod { p.Spec.NodeName = node; return p }
+	pods := []*v1.Pod{
+		on(makePod("ml", "j1-a", "4", "job", "j1"), "n1"),
+		on(makePod("ml", "j2-a", "2", "job", "j2"), "n1"),
+		on(makePod("ml", "j1-b", "2", "job", "j1"), "n2"),
+		on(makePod("other", "j1-x", "", "job", "j1"), "n3"),
+		on(makePod("ml", "j1-c", "", "job", "j1"), "n4"),
+		on(makePod("ml", "j1-d", "", "job", "j1"), "n6"),
+	}
+	return nodes, pods
+}
+
+func TestScore(t *testing.T) {
+	tests := []struct {
+		name string
+		pod  *v1.Pod
+		// want is the normalized score of n1..n6; nil: PreScore skips.
+		want []int64
+	}{
+		// (used+1)*100/8: n1 7/8, n2 3/8, the empty nodes 1/8.
+		{name: "BinPack prefers the node with more GPUs requested",
+			pod: makePod("ml", "p", "1", "mode", "pack"), want: []int64{87, 37, 12, 12, 12, 12}},
+		{name: "BinPack is capped at a full node",
+			pod: makePod("ml", "p", "4", "mode", "pack"), want: []int64{100, 75, 50, 50, 50, 50}},
+		{name: "Spread prefers the emptiest node",
+			pod: makePod("ml", "p", "1", "mode", "spread"), want: []int64{13, 63, 88, 88, 88, 88}},
+		{name: "packing does not score a pod without GPUs", pod: makePod("ml", "p", "", "mode", "pack")},
+		// zone a: 30 of 40, ssd: 10 of 40.
+		{name: "preferred weights", pod: makePod("ml", "p", "", "mode", "prefer"), want: []int64{75, 25, 100, 0, 0, 0}},
+		// r1 has 2 of the job's pods (the most), r2 1 (the other namespace's pod
+		// does not count), r3 none; n6 has no rack.
+		{name: "colocation by topology key, same namespace and job",
+			pod: makePod("ml", "p", "", "mode", "colocate", "job", "j1"), want: []int64{100, 100, 50, 50, 0, 0}},
+		{name: "colocation of a job with no placed pod scores nothing",
+			pod: makePod("ml", "p", "", "mode", "colocate", "job", "new"), want: []int64{0, 0, 0, 0, 0, 0}},
+		{name: "colocation skipped for a pod without the job label", pod: makePod("ml", "p", "", "mode", "colocate")},
+		// (pack + prefer + colocate) / 3: n1 (87+100+100)/3, n2 (37+0+100)/3,
+		// n3 (12+100+50)/3, n4 (12+0+50)/3, n5 and n6 12/3.
+		{name: "three parts are averaged back into [0, 100]",
+			pod: makePod("ml", "p", "1", "mode", "all", "job", "j1"), want: []int64{95, 45, 54, 20, 4, 4}},
+		{name: "default rule scores nothing", pod: makePod("ml", "p", "1")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			nodes, pods := scoreCluster()
+			pl := newTestPlugin(t, ctx, storeWith(mustLoad(t, scorePolicy)), nodes, pods)
+			cs := framework.NewCycleState()
+			if _, s := pl.PreFilter(ctx, cs, tt.pod, nil); !s.IsSuccess() && !s.IsSkip() {
+				t.Fatalf("PreFilter: %v", s)
+			}
+			infos, err := pl.handle.SnapshotSharedLister().NodeInfos().List()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := pl.PreScore(ctx, cs, tt.pod, infos)
+			if tt.want == nil {
+				if !s.IsSkip() {
+					t.Errorf("PreScore = %v, want Skip", s)
+				}
+				return
+			}
+			if !s.IsSuccess() {
+				t.Fatalf("PreScore: %v", s)
+			}
+			scores := make(fwk.NodeScoreList, len(nodes))
+			for i, n := range nodes {
+				ni, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(n.Name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				score, s := pl.Score(ctx, cs, tt.pod, ni)
+				if !s.IsSuccess() {
+					t.Fatalf("Score(%s): %v", n.Name, s)
+				}
+				scores[i] = fwk.NodeScore{Name: n.Name, Score: score}
+			}
+			if s := pl.ScoreExtensions().NormalizeScore(ctx, cs, tt.pod, scores); !s.IsSuccess() {
+				t.Fatalf("NormalizeScore: %v", s)
+			}
+			got := make([]int64, len(scores))
+			for i, ns := range scores {
+				got[i] = ns.Score
+				if ns.Score < fwk.MinNodeScore || ns.Score > fwk.MaxNodeScore {
+					t.Errorf("normalized score of %s = %d, outside [%d, %d]", ns.Name, ns.Score, fwk.MinNodeScore, fwk.MaxNodeScore)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("normalized scores n1..n6 (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPreScoreWithoutPreFilter: with no cycle state (no policy when
+// PreFilter ran) there is nothing to score.
+func TestPreScoreWithoutPreFilter(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	pl := newTestPlugin(t, ctx, storeWith(nil), nil, nil)
+	if s := pl.PreScore(ctx, framework.NewCycleState(), makePod("ml", "p", "1"), nil); !s.IsSkip() {
+		t.Errorf("PreScore = %v, want Skip", s)
+	}
+}
