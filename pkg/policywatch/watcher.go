@@ -83,17 +83,20 @@ func (w *Watcher) Start(ctx context.Context) error {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.opts.Name).String()
 		}))
 	informer := factory.Core().V1().ConfigMaps().Informer()
-	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { w.onChange(ctx, obj) },
 		UpdateFunc: func(_, obj interface{}) { w.onChange(ctx, obj) },
 		DeleteFunc: func(obj interface{}) { w.onDelete(ctx, obj) },
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("watching %s: %w", w.source, err)
 	}
 	factory.Start(ctx.Done())
 	syncCtx, cancel := context.WithTimeout(ctx, w.opts.SyncTimeout)
 	defer cancel()
-	if !cache.WaitForCacheSync(syncCtx.Done(), informer.HasSynced) {
+	// The registration's HasSynced also waits for our handler to have
+	// processed the initial list, so the policy is in force on return.
+	if !cache.WaitForCacheSync(syncCtx.Done(), reg.HasSynced) {
 		logger.Error(nil, "Policy ConfigMap not synced in time; scheduling goes on with the policy in force (if any) and the watch keeps trying", "timeout", w.opts.SyncTimeout)
 		return nil
 	}
@@ -112,7 +115,10 @@ func (w *Watcher) onChange(ctx context.Context, obj interface{}) {
 	data, found := cm.Data[w.opts.Key]
 	sum := sha256.Sum256([]byte(data))
 	dataHash := hex.EncodeToString(sum[:8])
-	if found && dataHash == w.lastData {
+	if !found {
+		dataHash = "key-missing"
+	}
+	if dataHash == w.lastData {
 		return
 	}
 	w.lastData = dataHash
@@ -182,4 +188,3 @@ func trim(s string) string {
 	}
 	return s
 }
-

@@ -54,7 +54,7 @@ const confinedShare = 0.5
 
 // PreFilter matches the pod to a rule once per cycle and, where the rule
 // confines the pod to few nodes, returns those nodes from the index.
-func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, all []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	pl.running.Store(true)
 	a := pl.store.Load()
 	if a == nil {
@@ -77,7 +77,10 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 	if !s.needsFilter() {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
-	if s.view == nil || (!s.rule.Confines() && !s.wantsGPU && !a.Policy.ReserveGPUNodes) {
+	// The index follows node events through its own handler, which can run
+	// after the scheduler's cache saw a new node: while it knows fewer nodes
+	// than the snapshot, Filter alone decides, so no node is left out.
+	if s.view == nil || s.view.Len() < len(all) || (!s.rule.Confines() && !s.wantsGPU && !a.Policy.ReserveGPUNodes) {
 		return nil, nil
 	}
 	nodes := s.view.Admitted(s.rule, s.wantsGPU)

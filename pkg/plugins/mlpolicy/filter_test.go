@@ -10,6 +10,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	tf "k8s.io/kubernetes/pkg/scheduler/testing/framework"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
@@ -294,5 +295,72 @@ func TestPostFilterExplains(t *testing.T) {
 		if !strings.Contains(s.Message(), want) {
 			t.Errorf("PostFilter message %q does not contain %q", s.Message(), want)
 		}
+	}
+}
+
+// TestPreFilterIndexBehindSnapshot: the index is fed by the plugin's own
+// node handler, which may lag the scheduler's snapshot (at start-up, when
+// the scheduler waits only for its own handlers). A node the snapshot has
+// and the index does not must not be cut out by the PreFilterResult: the
+// Add event that would requeue the pod has already been consumed, so it
+// would wait for the next unschedulable-pods flush (5 minutes).
+func TestPreFilterIndexBehindSnapshot(t *testing.T) {
+	tests := []struct {
+		name string
+		pod  *v1.Pod
+		late *v1.Node
+	}{
+		{"confined pool gains a node", researchTraining, makeNode("a100-3", "8", "pool", "a100", modelLabel, "NVIDIA-A100")},
+		{"the only qualifying node", h100Pod, makeNode("h100-1", "8", modelLabel, "NVIDIA-H100")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			nodes := filterNodes()
+			pl := newTestPlugin(t, ctx, storeWith(mustLoad(t, filterPolicy)), nodes, nil) // index without tt.late
+			snapshot := tf.BuildNodeInfos(append(nodes, tt.late))
+			res, s := pl.PreFilter(ctx, framework.NewCycleState(), tt.pod, snapshot)
+			if !s.IsSuccess() {
+				t.Fatalf("PreFilter = %v; want success while the index lags the snapshot", s)
+			}
+			if res != nil && !res.NodeNames.Has(tt.late.Name) {
+				t.Errorf("PreFilterResult %v leaves out %s, which the snapshot has and the rule admits", sets.List(res.NodeNames), tt.late.Name)
+			}
+		})
+	}
+}
+
+// TestFilterOverlappingOwnedPools: a node in several owned pools admits the
+// owners of any of them (README, pools[].ownerNamespaces) and no one else.
+func TestFilterOverlappingOwnedPools(t *testing.T) {
+	doc := filterPolicy + `- name: shared
+  match: {podSelector: {matchLabels: {workload: shared}}}
+  pools: [shared]
+`
+	doc = strings.Replace(doc, "- name: l4\n", "- name: shared\n  nodeSelector: {matchLabels: {shared: \"true\"}}\n  ownerNamespaces: [team-b]\n- name: l4\n", 1)
+	node := makeNode("both", "8", "pool", "a100", "shared", "true")
+	tests := []struct {
+		ns     string
+		wantOK bool
+	}{{"research", true}, {"team-b", true}, {"team-c", false}}
+	for _, tt := range tests {
+		t.Run(tt.ns, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			pl := newTestPlugin(t, ctx, storeWith(mustLoad(t, doc)), append(filterNodes(), node), nil)
+			pod := makePod(tt.ns, "p", "1", "workload", "shared")
+			cs := framework.NewCycleState()
+			if _, s := pl.PreFilter(ctx, cs, pod, nil); !s.IsSuccess() {
+				t.Fatalf("PreFilter: %v", s)
+			}
+			ni := framework.NewNodeInfo()
+			ni.SetNode(node)
+			s := pl.Filter(ctx, cs, pod, ni)
+			if s.IsSuccess() != tt.wantOK {
+				t.Errorf("Filter = %v, want admitted %v", s, tt.wantOK)
+			}
+			if !tt.wantOK && s.Message() != ReasonOwnedPool {
+				t.Errorf("Filter reason = %q, want %q", s.Message(), ReasonOwnedPool)
+			}
+		})
 	}
 }

@@ -85,4 +85,3 @@ func makePod(ns, name, gpus string, kv ...string) *v1.Pod {
 	}
 	return w.Req(req).Obj()
 }
-

@@ -43,6 +43,11 @@ func (pl *MLPolicy) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, 
 			}
 		}
 	}
+	// A job's first pod finds none of its pods placed: colocation then
+	// scores every node 0 and is left out rather than diluting the rest.
+	if ss.maxCount == 0 {
+		ss.domainCount = nil
+	}
 	for _, on := range []bool{ss.packing, ss.preferred, ss.domainCount != nil} {
 		if on {
 			ss.parts++

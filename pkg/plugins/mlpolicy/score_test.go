@@ -82,8 +82,10 @@ func TestScore(t *testing.T) {
 		// does not count), r3 none; n6 has no rack.
 		{name: "colocation by topology key, same namespace and job",
 			pod: makePod("ml", "p", "", "mode", "colocate", "job", "j1"), want: []int64{100, 100, 50, 50, 0, 0}},
-		{name: "colocation of a job with no placed pod scores nothing",
-			pod: makePod("ml", "p", "", "mode", "colocate", "job", "new"), want: []int64{0, 0, 0, 0, 0, 0}},
+		// A job's first pod: colocation is left out, and with no other part
+		// Score is skipped rather than scoring every node 0.
+		{name: "colocation of a job with no placed pod is skipped",
+			pod: makePod("ml", "p", "", "mode", "colocate", "job", "new")},
 		{name: "colocation skipped for a pod without the job label", pod: makePod("ml", "p", "", "mode", "colocate")},
 		// (pack + prefer + colocate) / 3: n1 (87+100+100)/3, n2 (37+0+100)/3,
 		// n3 (12+100+50)/3, n4 (12+0+50)/3, n5 and n6 12/3.
