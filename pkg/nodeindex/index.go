@@ -112,6 +112,18 @@ func (v *View) Class(name string) (*policy.NodeClass, bool) {
 	return nc, ok
 }
 
+// Count returns how many nodes of the view satisfy pred. It walks every
+// node: for explanations on the failure path, not for the hot path.
+func (v *View) Count(pred func(*policy.NodeClass) bool) int {
+	n := 0
+	for _, nc := range v.classes {
+		if pred(nc) {
+			n++
+		}
+	}
+	return n
+}
+
 // Len is the number of nodes in the view.
 func (v *View) Len() int { return len(v.classes) }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	v1 "k8s.io/api/core/v1"
@@ -204,6 +205,13 @@ func selectorOf(ls *metav1.LabelSelector) (labels.Selector, error) {
 // error of an invalid document lists every problem with its field path.
 func Load(data []byte) (*Compiled, error) {
 	p, err := Decode(data)
+	var strict *StrictDecodingError
+	if errors.As(err, &strict) {
+		SetDefaults(strict.Partial)
+		if errs := Validate(strict.Partial); len(errs) > 0 {
+			return nil, fmt.Errorf("%w; %v", err, errs.ToAggregate())
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

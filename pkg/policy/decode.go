@@ -64,9 +64,21 @@ func Decode(data []byte) (*PlacementPolicy, error) {
 		for i, e := range strictErrs {
 			msgs[i] = e.Error()
 		}
-		return nil, fmt.Errorf("decoding policy: %s", strings.Join(msgs, "; "))
+		return nil, &StrictDecodingError{Messages: msgs, Partial: p}
 	}
 	return p, nil
+}
+
+// StrictDecodingError reports unknown or duplicate fields. Partial is the
+// policy decoded without them, so Load can validate the rest as well and
+// the admin sees every problem in one go, not one per edit.
+type StrictDecodingError struct {
+	Messages []string
+	Partial  *PlacementPolicy
+}
+
+func (e *StrictDecodingError) Error() string {
+	return "decoding policy: " + strings.Join(e.Messages, "; ")
 }
 
 // toJSON turns the document into JSON. JSON input is taken as is (YAML

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 )
 
 // Status annotations ml-scheduler writes on its policy ConfigMap
@@ -22,23 +23,27 @@ const (
 // ApplyPolicy creates or updates the policy ConfigMap (key policy.yaml).
 func ApplyPolicy(ctx context.Context, client kubernetes.Interface, ns, name, policyYAML string) error {
 	cms := client.CoreV1().ConfigMaps(ns)
-	cm, err := cms.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		_, err = cms.Create(ctx, &v1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-			Data:       map[string]string{"policy.yaml": policyYAML},
-		}, metav1.CreateOptions{})
+	// The scheduler patches status annotations on the same object: retry
+	// an update that lost the race.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			_, err = cms.Create(ctx, &v1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+				Data:       map[string]string{"policy.yaml": policyYAML},
+			}, metav1.CreateOptions{})
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		if cm.Data == nil {
+			cm.Data = map[string]string{}
+		}
+		cm.Data["policy.yaml"] = policyYAML
+		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 		return err
-	}
-	if err != nil {
-		return err
-	}
-	if cm.Data == nil {
-		cm.Data = map[string]string{}
-	}
-	cm.Data["policy.yaml"] = policyYAML
-	_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
-	return err
+	})
 }
 
 // PolicyStatus is what the scheduler reported on the ConfigMap.

@@ -38,6 +38,8 @@ type Scheduler struct {
 // schedulerConfig is the KubeSchedulerConfiguration users write: one profile
 // named ml-scheduler with the MLPolicy plugin on top of the defaults, leader
 // election on its own lease, client QPS raised as scheduler_perf does.
+// MLPolicy's score weight is 5 so that GPU BinPack outweighs the default
+// LeastAllocated CPU/memory score (weight 1), which pulls the other way.
 const schedulerConfig = `apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:
@@ -55,6 +57,16 @@ profiles:
 - schedulerName: ml-scheduler
   plugins:
     multiPoint:
+      enabled:
+      - name: MLPolicy
+        weight: 5
+    # Listed again so it runs first: its PreFilter can end a hopeless cycle
+    # at once, and its Filter (bit tests) refuses a node before the costlier
+    # default filters run, with a reason in policy terms.
+    preFilter:
+      enabled:
+      - name: MLPolicy
+    filter:
       enabled:
       - name: MLPolicy
   pluginConfig:
@@ -102,6 +114,8 @@ func StartScheduler(ctx context.Context, cp *controlplane.ControlPlane, o Schedu
 		"--authentication-kubeconfig=" + o.Kubeconfig,
 		"--authorization-kubeconfig=" + o.Kubeconfig,
 		"--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+		// The test apiserver has no client CA, so there is nothing to look up.
+		"--authentication-skip-lookup=true",
 		"-v=" + strconv.Itoa(o.Verbosity),
 	}, o.ExtraArgs...)
 	proc, err := controlplane.StartProcess(ctx, o.Name, filepath.Join(cp.WorkDir, o.Name+".log"), o.Binary, args...)

@@ -26,8 +26,6 @@ type cycleState struct {
 	wantsGPU bool
 	gpus     int64
 	owned    policy.PoolSet
-	// admitted is the number of nodes the rule admits, for PostFilter (-1: unknown).
-	admitted int
 	score    *scoreState
 }
 
@@ -60,7 +58,7 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 	if a == nil {
 		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonNoPolicy+" (see "+pl.source+")")
 	}
-	s := &cycleState{active: a, rule: a.Policy.Match(pod), admitted: -1}
+	s := &cycleState{active: a, rule: a.Policy.Match(pod)}
 	s.gpus = a.Policy.PodGPURequest(pod)
 	s.wantsGPU = s.gpus > 0
 	s.owned = a.Policy.OwnedBy(pod.Namespace)
@@ -84,7 +82,6 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 		return nil, nil
 	}
 	nodes := s.view.Admitted(s.rule, s.wantsGPU)
-	s.admitted = len(nodes)
 	if len(nodes) == 0 {
 		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, s.explain())
 	}
@@ -157,8 +154,14 @@ func (s *cycleState) explain() string {
 		where = strings.Join(parts, ", ")
 	}
 	msg := fmt.Sprintf("pod matched rule %s of policy %s, which allows %s", r.Name, s.active.Policy.Hash(), where)
-	if s.admitted >= 0 {
-		msg += fmt.Sprintf(": %d node(s) qualify", s.admitted)
+	if s.view != nil {
+		// Counted with pool ownership, which the cached per-rule sets leave
+		// to Filter; this runs only when the pod cannot be placed.
+		p := s.active.Policy
+		n := s.view.Count(func(nc *policy.NodeClass) bool {
+			return p.Admits(r, nc, s.wantsGPU, &s.owned) == policy.VerdictOK
+		})
+		msg += fmt.Sprintf(": %d node(s) qualify", n)
 	}
 	return msg
 }
