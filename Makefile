@@ -4,7 +4,7 @@ BIN := $(CURDIR)/.cache/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.37.2+mlsched.$(VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 \
            -X k8s.io/component-base/version.gitCommit=$(shell git rev-parse HEAD 2>/dev/null) \
-           -X k8s.io/component-base/version.buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+           -X k8s.io/component-base/version.buildDate=$(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
 export ML_SCHEDULER_BIN_DIR := $(BIN)
 
 .PHONY: all build control-plane test test-unit test-integration demo clean fuzz
@@ -42,3 +42,23 @@ demo: build
 
 clean:
 	rm -rf .cache
+
+.PHONY: test-e2e image
+
+# End-to-end on real v1.37.2 binaries (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubectl) and kwok: installs
+# manifests/ with kubectl and runs two ml-scheduler replicas on the
+# ServiceAccount's token (test/e2e). Prints what each scenario proved; the
+# full log is .cache/e2e.log.
+test-e2e: build
+	@./hack/build-e2e-binaries.sh
+	@ML_SCHEDULER_E2E=1 go test -count=1 -v -timeout 20m ./test/e2e/ > .cache/e2e.log 2>&1; rc=$$?; \
+	  grep -E '^(=== RUN|\s*--- |PASS|FAIL|ok)|PROVED:|^ {8}	' .cache/e2e.log; \
+	  if [ $$rc -ne 0 ]; then echo "--- e2e failed; last lines of .cache/e2e.log:"; tail -n 60 .cache/e2e.log; fi; exit $$rc
+
+# Container image (needs Docker): a static binary on distroless, version
+# stamped as by `make build`.
+IMAGE ?= ml-scheduler:dev
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg GIT_COMMIT=$$(git rev-parse HEAD 2>/dev/null) \
+	  --build-arg BUILD_DATE=$$(date -u +%Y-%m-%dT%H:%M:%SZ) -t $(IMAGE) .
