@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
+	"github.com/ml-scheduler/ml-scheduler/test/cluster"
+)
+
+const (
+	policyNamespace = "ml-scheduler"
+	policyName      = "ml-scheduler-policy"
+	statusTimeout   = 30 * time.Second
+)
+
+// policyFile is a policy document of the demo and, if it is valid, the hash
+// the scheduler will report for it (computed here with the same code).
+type policyFile struct {
+	name string
+	text string
+	hash string
+	err  error
+}
+
+func readPolicy(dir, name string) (*policyFile, error) {
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return nil, err
+	}
+	pf := &policyFile{name: name, text: string(data)}
+	if c, err := policy.Load(data); err != nil {
+		pf.err = err
+	} else {
+		pf.hash = c.Hash()
+	}
+	return pf, nil
+}
+
+// apply writes the policy into the ConfigMap. The scheduler patches the
+// ConfigMap's status annotations, so an update can race with it: retry.
+func apply(ctx context.Context, client kubernetes.Interface, pf *policyFile) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		return cluster.ApplyPolicy(ctx, client, policyNamespace, policyName, pf.text)
+	})
+}
+
+// applyAndWait applies a valid policy and waits until the scheduler reports
+// it active, returning how long that took.
+func applyAndWait(ctx context.Context, client kubernetes.Interface, pf *policyFile) (time.Duration, error) {
+	if pf.err != nil {
+		return 0, fmt.Errorf("%s is invalid: %w", pf.name, pf.err)
+	}
+	start := time.Now()
+	if err := apply(ctx, client, pf); err != nil {
+		return 0, fmt.Errorf("applying %s: %w", pf.name, err)
+	}
+	_, err := cluster.WaitPolicyStatus(ctx, client, policyNamespace, policyName, statusTimeout, func(s cluster.PolicyStatus) bool {
+		return s.ActiveHash == pf.hash && s.LastError == ""
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%s not reported active: %w", pf.name, err)
+	}
+	return time.Since(start), nil
+}
+
+// lastEvent returns the newest ConfigMap Event with the reason that contains want.
+func lastEvent(ctx context.Context, client kubernetes.Interface, reason, want string) (string, error) {
+	var found string
+	deadline := time.Now().Add(statusTimeout)
+	for found == "" && time.Now().Before(deadline) {
+		msgs, err := cluster.Events(ctx, client, policyNamespace, policyName, reason)
+		if err != nil {
+			return "", err
+		}
+		for _, m := range msgs {
+			if strings.Contains(m, want) {
+				found = m
+			}
+		}
+		if found == "" {
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	if found == "" {
+		return "", fmt.Errorf("no %s Event on ConfigMap %s/%s mentioning %q within %v", reason, policyNamespace, policyName, want, statusTimeout)
+	}
+	return found, nil
+}
