@@ -22,15 +22,30 @@ type Index struct {
 	mu      sync.Mutex
 	policy  *policy.Compiled
 	nodes   map[string]*v1.Node
-	classes map[string]*policy.NodeClass
+	classes map[string]*entry
 
 	stale atomic.Bool
 	view  atomic.Pointer[View]
 }
 
+// entry is a node's class and the node object it holds for. An update that
+// leaves the class alone (a heartbeat) only moves node, in place, so the
+// published view stays valid and Filter can still tell that the class
+// belongs to the very object in the scheduler's snapshot.
+type entry struct {
+	class policy.NodeClass
+	node  atomic.Pointer[v1.Node]
+}
+
+func newEntry(p *policy.Compiled, n *v1.Node) *entry {
+	e := &entry{class: p.Classify(n)}
+	e.node.Store(n)
+	return e
+}
+
 // New returns an empty index.
 func New() *Index {
-	return &Index{nodes: map[string]*v1.Node{}, classes: map[string]*policy.NodeClass{}}
+	return &Index{nodes: map[string]*v1.Node{}, classes: map[string]*entry{}}
 }
 
 // SetPolicy reclassifies every node under p.
@@ -38,10 +53,9 @@ func (ix *Index) SetPolicy(p *policy.Compiled) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.policy = p
-	ix.classes = make(map[string]*policy.NodeClass, len(ix.nodes))
+	ix.classes = make(map[string]*entry, len(ix.nodes))
 	for name, n := range ix.nodes {
-		nc := p.Classify(n)
-		ix.classes[name] = &nc
+		ix.classes[name] = newEntry(p, n)
 	}
 	ix.stale.Store(true)
 }
@@ -51,15 +65,37 @@ func (ix *Index) SetPolicy(p *policy.Compiled) {
 func (ix *Index) UpsertNode(n *v1.Node) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.upsertLocked(n)
+}
+
+// UpsertNodeFrom records n, the new state of a node event whose previous
+// state was old (nil for an add), unless the index holds a state other than
+// old: then the node handler has recorded this event or a later one, which
+// must not be rolled back. Queueing hints call it: the scheduling queue and
+// the index's own node handler receive an event concurrently, and a pod the
+// hint requeues must be judged with the change that requeued it.
+func (ix *Index) UpsertNodeFrom(old, n *v1.Node) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if cur, ok := ix.nodes[n.Name]; ok && cur != old {
+		return
+	}
+	ix.upsertLocked(n)
+}
+
+func (ix *Index) upsertLocked(n *v1.Node) {
 	ix.nodes[n.Name] = n
 	if ix.policy == nil {
 		return
 	}
 	nc := ix.policy.Classify(n)
-	if old, ok := ix.classes[n.Name]; ok && old.Pools == nc.Pools && old.GPUs == nc.GPUs && old.Model == nc.Model {
+	if old, ok := ix.classes[n.Name]; ok && old.class.Pools == nc.Pools && old.class.GPUs == nc.GPUs && old.class.Model == nc.Model {
+		old.node.Store(n)
 		return
 	}
-	ix.classes[n.Name] = &nc
+	e := &entry{class: nc}
+	e.node.Store(n)
+	ix.classes[n.Name] = e
 	ix.stale.Store(true)
 }
 
@@ -82,7 +118,7 @@ func (ix *Index) View() *View {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if ix.stale.Load() {
-		classes := make(map[string]*policy.NodeClass, len(ix.classes))
+		classes := make(map[string]*entry, len(ix.classes))
 		for k, v := range ix.classes {
 			classes[k] = v
 		}
@@ -99,7 +135,7 @@ func (ix *Index) View() *View {
 // View is an immutable snapshot of node classes under one policy.
 type View struct {
 	Policy  *policy.Compiled
-	classes map[string]*policy.NodeClass
+	classes map[string]*entry
 	// slots cache, per rule and pod kind (GPU or not), the admitted node set.
 	slots []atomic.Pointer[slot]
 }
@@ -108,16 +144,31 @@ type slot struct{ nodes sets.Set[string] }
 
 // Class returns the node's class, if the view knows the node.
 func (v *View) Class(name string) (*policy.NodeClass, bool) {
-	nc, ok := v.classes[name]
-	return nc, ok
+	e, ok := v.classes[name]
+	if !ok {
+		return nil, false
+	}
+	return &e.class, true
+}
+
+// ClassOf returns the class of exactly this node object, or nil when the
+// view does not know the node or holds a class computed from another
+// version of it (the index has not caught up with an event yet): the caller
+// then classifies the node itself.
+func (v *View) ClassOf(n *v1.Node) *policy.NodeClass {
+	e, ok := v.classes[n.Name]
+	if !ok || e.node.Load() != n {
+		return nil
+	}
+	return &e.class
 }
 
 // Count returns how many nodes of the view satisfy pred. It walks every
 // node: for explanations on the failure path, not for the hot path.
 func (v *View) Count(pred func(*policy.NodeClass) bool) int {
 	n := 0
-	for _, nc := range v.classes {
-		if pred(nc) {
+	for _, e := range v.classes {
+		if pred(&e.class) {
 			n++
 		}
 	}
@@ -149,8 +200,8 @@ func (v *View) Admitted(r *policy.CompiledRule, wantsGPU bool) sets.Set[string] 
 		return s.nodes
 	}
 	nodes := sets.New[string]()
-	for name, nc := range v.classes {
-		if v.Policy.Admits(r, nc, wantsGPU, &everyPool) == policy.VerdictOK {
+	for name, e := range v.classes {
+		if v.Policy.Admits(r, &e.class, wantsGPU, &everyPool) == policy.VerdictOK {
 			nodes.Insert(name)
 		}
 	}

@@ -60,12 +60,10 @@ profiles:
       enabled:
       - name: MLPolicy
         weight: 5
-    # Listed again so it runs first: its PreFilter can end a hopeless cycle
-    # at once, and its Filter (bit tests) refuses a node before the costlier
-    # default filters run, with a reason in policy terms.
-    preFilter:
-      enabled:
-      - name: MLPolicy
+    # Listed again so its Filter runs first: bit tests refuse a node before
+    # the costlier default filters run, with a reason in policy terms. (Not
+    # PreFilter: an early refusal there would skip other plugins' PreFilter
+    # state that their PostFilter reads.)
     filter:
       enabled:
       - name: MLPolicy

@@ -49,6 +49,10 @@ func (pl *MLPolicy) isSchedulableAfterNodeChange(logger klog.Logger, pod *v1.Pod
 			return fwk.QueueSkip, nil
 		}
 	}
+	// The pod is retried as soon as this returns: the index must hold this
+	// node state by then, or PreFilter would judge the pod on the old one.
+	oldNode, _ := oldObj.(*v1.Node)
+	pl.index.UpsertNodeFrom(oldNode, newNode)
 	logger.V(4).Info("Node now admits the pod under its rule", "pod", klog.KObj(pod), "node", klog.KObj(newNode), "rule", rule.Name)
 	return fwk.Queue, nil
 }

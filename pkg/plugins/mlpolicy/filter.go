@@ -27,6 +27,8 @@ type cycleState struct {
 	gpus     int64
 	owned    policy.PoolSet
 	score    *scoreState
+	// refusedInPreFilter: PreFilter refused every node and said why.
+	refusedInPreFilter bool
 }
 
 // Clone returns the state itself: nothing in it changes after PreFilter.
@@ -83,7 +85,10 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 	}
 	nodes := s.view.Admitted(s.rule, s.wantsGPU)
 	if len(nodes) == 0 {
-		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, s.explain())
+		// Before refusing outright, judge the snapshot's own node objects:
+		// the index may not have caught up with a node event yet, and the
+		// event that would requeue the pod has then already passed.
+		return nil, s.refuseAll(all)
 	}
 	if float64(len(nodes)) > confinedShare*float64(s.view.Len()) {
 		return nil, nil
@@ -110,9 +115,9 @@ func (pl *MLPolicy) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, node
 	node := nodeInfo.Node()
 	var nc *policy.NodeClass
 	if s.view != nil {
-		nc, _ = s.view.Class(node.Name)
+		nc = s.view.ClassOf(node)
 	}
-	if nc == nil { // a node the index has not seen yet
+	if nc == nil { // a node, or a version of it, the index has not seen yet
 		c := s.active.Policy.Classify(node)
 		nc = &c
 	}
@@ -123,11 +128,41 @@ func (pl *MLPolicy) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, node
 	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, s.messages.reason(v, s.rule))
 }
 
+// refuseAll is PreFilter's verdict when the index admits no node: nil (let
+// Filter decide) if a snapshot node is admitted after all, else a refusal
+// that says what the rule allows and why each node was refused. It walks
+// every node, but only for pods that cannot be placed.
+func (s *cycleState) refuseAll(all []fwk.NodeInfo) *fwk.Status {
+	p := s.active.Policy
+	var counts [policy.VerdictOwnedPool + 1]int
+	for _, ni := range all {
+		nc := p.Classify(ni.Node())
+		v := p.Admits(s.rule, &nc, s.wantsGPU, &s.owned)
+		if v == policy.VerdictOK {
+			return nil
+		}
+		counts[v]++
+	}
+	var why []string
+	for v := policy.VerdictNotInPool; v <= policy.VerdictOwnedPool; v++ {
+		if counts[v] > 0 {
+			why = append(why, fmt.Sprintf("%d %s", counts[v], s.messages.reason(v, s.rule)))
+		}
+	}
+	s.refusedInPreFilter = true
+	msg := s.explain()
+	if len(why) > 0 {
+		msg += " (" + strings.Join(why, ", ") + ")"
+	}
+	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
+}
+
 // PostFilter adds, to a pod no node fits, what its rule allows in policy
 // terms; it never makes the pod schedulable itself.
 func (pl *MLPolicy) PostFilter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
 	s, err := readState(cs)
-	if err != nil {
+	if err != nil || s.refusedInPreFilter {
+		// PreFilter's refusal already says it all.
 		return nil, fwk.NewStatus(fwk.Unschedulable)
 	}
 	return nil, fwk.NewStatus(fwk.Unschedulable, s.explain())
