@@ -8,29 +8,9 @@
 # change. Cold: a few minutes per binary on 2 cores; warm: nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-BIN="${ROOT}/.cache/bin"
-mkdir -p "${BIN}"
+source hack/lib/build.sh
 
-stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
-
-build() { # name, stamp, build command...
-  local name=$1 stamp=$2; shift 2
-  if [[ -x "${BIN}/${name}" && "$(cat "${BIN}/${name}.stamp" 2>/dev/null)" == "${stamp}" ]]; then
-    return 0
-  fi
-  echo ">> building ${name} (cached in .cache/bin)" >&2
-  local start=$SECONDS
-  "$@"
-  echo "${stamp}" > "${BIN}/${name}.stamp"
-  echo ">> built ${name} in $((SECONDS - start))s" >&2
-}
-
-# A plain `go build` stamps v0.0.0-master; release binaries say v1.37.2, and
-# kubectl's version-skew warning and discovery read it.
-V=k8s.io/component-base/version
-KUBE_LDFLAGS="-X $V.gitVersion=v1.37.2 -X $V.gitMajor=1 -X $V.gitMinor=37 -X $V.gitTreeState=clean"
-KUBE_STAMP=$(stamp_of go.mod go.sum hack/build-e2e-binaries.sh)
+KUBE_STAMP=$(stamp_of go.mod go.sum hack/build-e2e-binaries.sh hack/lib/build.sh)
 for cmd in kube-controller-manager kube-scheduler kubectl; do
   build "${cmd}" "${KUBE_STAMP}" \
     go build -ldflags "${KUBE_LDFLAGS}" -o "${BIN}/${cmd}" "k8s.io/kubernetes/cmd/${cmd}"

@@ -3,14 +3,12 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 )
@@ -123,26 +121,8 @@ func Unschedulable(p *v1.Pod) string {
 // PlacedRule returns the rule named by the PlacedByRule Event the scheduler
 // records on a pod it bound, waiting for the Event to arrive.
 func PlacedRule(ctx context.Context, client kubernetes.Interface, pod *v1.Pod, timeout time.Duration) (string, error) {
-	var rule string
-	sel := fields.Set{"involvedObject.name": pod.Name, "reason": "PlacedByRule"}.String()
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		evs, err := client.CoreV1().Events(pod.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
-		if err != nil {
-			return false, err
-		}
-		for _, e := range evs.Items {
-			if e.InvolvedObject.UID != "" && e.InvolvedObject.UID != pod.UID {
-				continue
-			}
-			// "Placed on <node> by rule <rule> of placement policy <hash> (generation <n>)"
-			if _, after, ok := strings.Cut(e.Message, " by rule "); ok {
-				rule, _, _ = strings.Cut(after, " ")
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	return rule, err
+	p, err := PlacementOf(ctx, client, pod, timeout)
+	return p.Rule, err
 }
 
 func isAlreadyExists(err error) bool { return apierrors.IsAlreadyExists(err) }

@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/ml-scheduler/ml-scheduler/test/cluster"
 )
 
 // coexistence: the stock scheduler and ml-scheduler share one cluster, each
@@ -72,17 +74,9 @@ func coexistence(ctx context.Context, t *testing.T, e *Env) {
 // waitBound waits until the pod has a node.
 func waitBound(ctx context.Context, t *testing.T, c kubernetes.Interface, ns, name string, timeout time.Duration) *v1.Pod {
 	t.Helper()
-	var pod *v1.Pod
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		p, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		pod = p
-		return p.Spec.NodeName != "", nil
-	})
+	pod, err := cluster.WaitScheduled(ctx, c, ns, name, timeout)
 	if err != nil {
-		t.Fatalf("pod %s/%s not bound within %v (%s): %v", ns, name, timeout, unschedulable(pod), err)
+		t.Fatal(err)
 	}
 	return pod
 }
@@ -90,34 +84,11 @@ func waitBound(ctx context.Context, t *testing.T, c kubernetes.Interface, ns, na
 // waitUnschedulable waits for PodScheduled=False and returns its message.
 func waitUnschedulable(ctx context.Context, t *testing.T, c kubernetes.Interface, ns, name string, timeout time.Duration) string {
 	t.Helper()
-	var msg string
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		p, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		if p.Spec.NodeName != "" {
-			return false, fmt.Errorf("pod %s/%s was bound to %s", ns, name, p.Spec.NodeName)
-		}
-		msg = unschedulable(p)
-		return msg != "", nil
-	})
+	msg, err := cluster.WaitUnschedulable(ctx, c, ns, name, timeout)
 	if err != nil {
 		t.Fatalf("pod %s/%s not reported unschedulable: %v", ns, name, err)
 	}
 	return msg
-}
-
-func unschedulable(p *v1.Pod) string {
-	if p == nil {
-		return ""
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse {
-			return c.Message
-		}
-	}
-	return ""
 }
 
 // scheduledBy lists the reporting controllers of the pod's Scheduled events.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ml-scheduler/ml-scheduler/test/cluster"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -148,7 +149,7 @@ func countHandover(ctx context.Context, c kubernetes.Interface) (bound, pending 
 		switch {
 		case p.Spec.NodeName != "":
 			bound++
-		case unschedulable(&p) != "":
+		case cluster.Unschedulable(&p) != "":
 			pending++
 		}
 	}
