@@ -41,7 +41,8 @@ fuzz:
 # The demo: an embedded control plane, a sample GPU cluster, the sample policy,
 # ML pods placed by rule, a live policy edit, then teardown.
 demo: build
-	go run ./hack/demo
+	@go build -o $(BIN)/ml-demo ./hack/demo
+	$(BIN)/ml-demo
 
 clean:
 	rm -rf .cache
