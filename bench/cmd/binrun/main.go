@@ -1,0 +1,232 @@
+// Command binrun is the binary-level benchmark: the ml-scheduler binary and
+// the stock kube-scheduler v1.37.2 binary, each in turn as a second scheduler
+// process against a real etcd + kube-apiserver (test/controlplane), with the
+// same nodes and pods as the scheduler_perf benchmark (bench/workloads).
+// Throughput and creation-to-binding latency are measured from the API (a
+// watch in this process), CPU time from the scheduler's /proc/<pid>/stat.
+//
+//	go run ./bench/cmd/binrun -nodes 5000 -pods 2000 -reps 3
+//
+// Needs .cache/bin/{etcd,kube-apiserver,ml-scheduler,kube-scheduler}
+// (make build; kube-scheduler: see bench/README.md).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ml-scheduler/ml-scheduler/test/cluster"
+	"github.com/ml-scheduler/ml-scheduler/test/controlplane"
+)
+
+type schedulerUnderTest struct {
+	Name, Binary, Profiles, SchedulerName string
+	Affinity                              bool // pods carry the policy as nodeAffinity
+}
+
+func main() {
+	nodes := flag.Int("nodes", 5000, "nodes in the cluster")
+	pods := flag.Int("pods", 2000, "measured pods per run")
+	reps := flag.Int("reps", 3, "repetitions")
+	dir := flag.String("dir", "bench", "the bench/ directory (workload templates)")
+	out := flag.String("out", "results", "output directory, relative to -dir")
+	lock := flag.String("lock", "/tmp/heavy-build.lock", "lock held during node creation and every run (empty: none)")
+	flag.Parse()
+	if err := os.Chdir(*dir); err != nil {
+		fatal(err)
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+
+	unlock := takeLock(*lock)
+	cp, err := controlplane.Start(ctx, controlplane.Options{Logf: func(f string, a ...any) { fmt.Printf(f+"\n", a...) }})
+	if err != nil {
+		fatal(err)
+	}
+	defer cp.Stop()
+	client := cp.Client()
+	policy, err := os.ReadFile("workloads/policies/policy-10-rules.yaml")
+	if err != nil {
+		fatal(err)
+	}
+	if err := cluster.EnsureNamespaces(ctx, client, "ml-scheduler", "research", "shared"); err != nil {
+		fatal(err)
+	}
+	if err := cluster.ApplyPolicy(ctx, client, "ml-scheduler", "ml-scheduler-policy", string(policy)); err != nil {
+		fatal(err)
+	}
+	t0 := time.Now()
+	if err := createNodes(ctx, client, "workloads/nodes/gpu-cluster.yaml", *nodes); err != nil {
+		fatal(err)
+	}
+	fmt.Printf("created %d nodes in %s\n", *nodes, time.Since(t0).Round(time.Millisecond))
+	unlock()
+
+	// Pin the binaries for the whole run: .cache/bin is rebuilt by others.
+	versions := map[string]string{}
+	for _, b := range []string{"kube-scheduler", "ml-scheduler"} {
+		v, err := pinBinary(filepath.Join(cp.BinDir, b), filepath.Join(cp.WorkDir, b))
+		if err != nil {
+			fatal(err)
+		}
+		versions[b] = v
+		fmt.Printf("%s: %s\n", b, v)
+	}
+	kubeBin, mlBin := filepath.Join(cp.WorkDir, "kube-scheduler"), filepath.Join(cp.WorkDir, "ml-scheduler")
+	scheds := []schedulerUnderTest{
+		{Name: "kube-scheduler (a) default", Binary: kubeBin, Profiles: kubeSchedulerProfiles, SchedulerName: "bench-default"},
+		{Name: "ml-scheduler (b)", Binary: mlBin, Profiles: fmt.Sprintf(mlSchedulerProfiles, "ml-scheduler", "ml-scheduler-policy"), SchedulerName: "ml-scheduler"},
+		{Name: "kube-scheduler (c) affinity", Binary: kubeBin, Profiles: kubeSchedulerProfiles, SchedulerName: "bench-affinity", Affinity: true},
+	}
+	var results []Measurement
+	scenarios := []string{"confined", "unconfined"}
+	for rep := 0; rep < *reps; rep++ {
+		for si, sc := range scenarios {
+			k := (rep + si) % len(scheds)
+			order := append(append([]schedulerUnderTest{}, scheds[k:]...), scheds[:k]...)
+			for _, s := range order {
+				m := runOne(ctx, cp, s, sc, rep, *pods, *lock)
+				results = append(results, m)
+				status := fmt.Sprintf("%6.1f pods/s, latency p50 %.0f ms p99 %.0f ms, scheduler CPU %.2f ms/pod", m.Throughput, m.LatencyP50, m.LatencyP99, m.CPUPerPod)
+				if m.Error != "" {
+					status = "FAILED: " + m.Error
+				}
+				fmt.Printf("rep %d %-10s %-28s %s\n", rep+1, sc, s.Name, status)
+				if ctx.Err() != nil {
+					fatal(ctx.Err())
+				}
+			}
+		}
+	}
+	md := report(results, scenarios, scheds, *nodes, *pods, *reps)
+	md += fmt.Sprintf("\nBinaries: ml-scheduler %s; kube-scheduler %s.\n", versions["ml-scheduler"], versions["kube-scheduler"])
+	fmt.Println(md)
+	outDir, _ := filepath.Abs(*out)
+	_ = os.MkdirAll(outDir, 0o755)
+	b, _ := json.MarshalIndent(map[string]any{"nodes": *nodes, "pods": *pods, "reps": *reps, "runs": results, "binaries": versions,
+		"machine": machine(), "finished": time.Now().UTC()}, "", "  ")
+	if err := os.WriteFile(filepath.Join(outDir, "binary.json"), b, 0o644); err != nil {
+		fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(outDir, "binary.md"), []byte(md), 0o644); err != nil {
+		fatal(err)
+	}
+}
+
+func runOne(ctx context.Context, cp *controlplane.ControlPlane, s schedulerUnderTest, scenario string, rep, n int, lock string) Measurement {
+	m := Measurement{Scenario: scenario, Scheduler: s.Name, Rep: rep}
+	ns := map[string]string{"confined": "research", "unconfined": "shared"}[scenario]
+	constraints := "none"
+	if s.Affinity {
+		constraints = scenario
+	}
+	runID := fmt.Sprintf("r%d-%s-%s", rep, scenario[:4], strings.Fields(s.Name)[0][:4]+s.SchedulerName[len(s.SchedulerName)-4:])
+	pods, err := podsFor("workloads/pods/ml-mix.yaml", n, constraints, ns, s.SchedulerName, runID)
+	if err != nil {
+		m.Error = err.Error()
+		return m
+	}
+	unlock := takeLock(lock)
+	defer unlock()
+	proc, err := startScheduler(ctx, cp, "sched-"+runID, s.Binary, s.Profiles)
+	if err != nil {
+		m.Error = err.Error()
+		return m
+	}
+	time.Sleep(2 * time.Second) // informers synced, first cycle idle
+	res := measure(ctx, cp.Client(), pods, proc.Pid(), 5*time.Minute)
+	res.Scenario, res.Scheduler, res.Rep = scenario, s.Name, rep
+	_ = proc.Stop()
+	if err := deletePods(ctx, cp.Client(), ns, runID); err != nil && res.Error == "" {
+		res.Error = err.Error()
+	}
+	return res
+}
+
+func report(results []Measurement, scenarios []string, scheds []schedulerUnderTest, nodes, pods, reps int) string {
+	var sb strings.Builder
+	w := func(f string, a ...any) { fmt.Fprintf(&sb, f, a...) }
+	w("## Binary-level run: %d nodes, %d pods per run, %d repetitions (medians)\n\n", nodes, pods, reps)
+	w("Machine: %s. Each scheduler a separate process (client QPS/burst 5000, no leader election) against etcd + kube-apiserver v1.37.2 processes; measured from the API.\n\n", machine())
+	w("| scenario | scheduler | pods/s | p50 (1 s samples) | p99 | create-to-bind p50 ms | p99 ms | scheduler CPU ms/pod | runs |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	med := map[string]float64{}
+	for _, sc := range scenarios {
+		for _, s := range scheds {
+			var tp, p50, p99, l50, l99, cpu []float64
+			for _, m := range results {
+				if m.Scenario == sc && m.Scheduler == s.Name && m.Error == "" {
+					tp, p50, p99 = append(tp, m.Throughput), append(p50, m.ThroughputP50), append(p99, m.ThroughputP99)
+					l50, l99, cpu = append(l50, m.LatencyP50), append(l99, m.LatencyP99), append(cpu, m.CPUPerPod)
+				}
+			}
+			med[sc+s.Name] = medianOf(tp)
+			w("| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %d |\n", sc, s.Name, medianOf(tp), medianOf(p50), medianOf(p99), medianOf(l50), medianOf(l99), medianOf(cpu), len(tp))
+		}
+	}
+	w("\n")
+	for _, sc := range scenarios {
+		a, b, c := med[sc+scheds[0].Name], med[sc+scheds[1].Name], med[sc+scheds[2].Name]
+		if a > 0 && c > 0 {
+			w("- %s: ml-scheduler / kube-scheduler default = **%.2f**, ml-scheduler / kube-scheduler with nodeAffinity = **%.2f**\n", sc, b/a, b/c)
+		}
+	}
+	for _, m := range results {
+		if m.Error != "" {
+			w("- failed: rep %d %s %s: %s\n", m.Rep+1, m.Scenario, m.Scheduler, strings.SplitN(m.Error, "\n", 2)[0])
+		}
+	}
+	return sb.String()
+}
+
+func medianOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64{}, xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func takeLock(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		fatal(err)
+	}
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				model = strings.TrimSpace(l[strings.Index(l, ":")+1:])
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d CPUs (%s), %s", numCPU(), model, goVersion())
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "binrun:", err)
+	os.Exit(1)
+}
