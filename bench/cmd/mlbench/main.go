@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 )
 
@@ -27,7 +28,7 @@ func main() {
 	out := flag.String("out", "results", "output directory, relative to -dir")
 	lock := flag.String("lock", "/tmp/heavy-build.lock", "lock file held during every run (empty: none)")
 	timeout := flag.Duration("timeout", 6*time.Minute, "a run taking longer is killed and recorded as failed")
-	only := flag.String("only", "", "run only cells whose name contains this (debugging)")
+	only := flag.String("only", "", "run only cells whose name (scenario=S/nodes=N/profile=P) matches this regexp")
 	sizes := flag.String("sizes", "", "comma-separated node counts, overriding the mode's (debugging)")
 	pods := flag.Int("pods", 0, "measured pods per run, overriding the mode's (debugging)")
 	attr := flag.Bool("attribute", false, "print where the CPU went in the CPU profiles named as arguments, and exit")
@@ -69,7 +70,13 @@ func main() {
 	defer os.RemoveAll(filepath.Dir(pinned))
 	r := &runner{bin: pinned, binDir: filepath.Join(filepath.Dir(binPath), "bin"), out: outDir, lock: *lock, timeout: *timeout, matrix: m}
 	res := &Results{Mode: *mode, Machine: describeMachine(), Started: time.Now().UTC(), Reps: m.Reps}
-	plan := m.plan(*only)
+	var onlyRE *regexp.Regexp
+	if *only != "" {
+		if onlyRE, err = regexp.Compile(*only); err != nil {
+			fatal(fmt.Errorf("-only: %w", err))
+		}
+	}
+	plan := m.plan(onlyRE)
 	fmt.Printf("mlbench: %d runs (%s mode, %d repetition(s)); machine: %s\n", len(plan), *mode, m.Reps, res.Machine.Summary())
 	start := time.Now()
 	for i, c := range plan {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -96,7 +97,7 @@ func matrixFor(mode string) (*Matrix, error) {
 // plan orders the runs: repetitions outermost, then sizes, then scenarios;
 // within those the profiles rotate from one repetition to the next so no
 // profile always runs first (or last) after a size change.
-func (m *Matrix) plan(only string) []Cell {
+func (m *Matrix) plan(only *regexp.Regexp) []Cell {
 	var cells []Cell
 	for rep := 0; rep < m.Reps; rep++ {
 		for _, n := range m.Sizes {
@@ -116,7 +117,7 @@ func (m *Matrix) plan(only string) []Cell {
 				row = append(row[k:], row[:k]...)
 				for _, p := range row {
 					c := Cell{Scenario: sc, Nodes: n, Pods: m.Pods[n], Profile: p, Rep: rep}
-					if only == "" || strings.Contains(c.Name(), only) {
+					if only == nil || only.MatchString(c.Name()) {
 						cells = append(cells, c)
 					}
 				}

@@ -11,7 +11,7 @@ func TestPlanInterleavesAndCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := m.plan("")
+	plan := m.plan(nil)
 	// Per repetition: 500 and 1000 nodes: 4 + 3 profiles (bind-only once);
 	// 5000 nodes: 7 + 6 (three extra profiles).
 	if want := m.Reps * (7 + 7 + 13); len(plan) != want {
