@@ -19,10 +19,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ml-scheduler/ml-scheduler/bench/internal/stats"
 
 	"github.com/ml-scheduler/ml-scheduler/test/cluster"
 	"github.com/ml-scheduler/ml-scheduler/test/controlplane"
@@ -168,8 +169,8 @@ func report(results []Measurement, scenarios []string, scheds []schedulerUnderTe
 					l50, l99, cpu = append(l50, m.LatencyP50), append(l99, m.LatencyP99), append(cpu, m.CPUPerPod)
 				}
 			}
-			med[sc+s.Name] = medianOf(tp)
-			w("| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %d |\n", sc, s.Name, medianOf(tp), medianOf(p50), medianOf(p99), medianOf(l50), medianOf(l99), medianOf(cpu), len(tp))
+			med[sc+s.Name] = stats.Median(tp)
+			w("| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %d |\n", sc, s.Name, stats.Median(tp), stats.Median(p50), stats.Median(p99), stats.Median(l50), stats.Median(l99), stats.Median(cpu), len(tp))
 		}
 	}
 	w("\n")
@@ -185,18 +186,6 @@ func report(results []Measurement, scenarios []string, scheds []schedulerUnderTe
 		}
 	}
 	return sb.String()
-}
-
-func medianOf(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64{}, xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func takeLock(path string) func() {

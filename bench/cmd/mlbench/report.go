@@ -7,9 +7,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/ml-scheduler/ml-scheduler/bench/internal/stats"
 )
 
 // Machine is where the numbers were measured.
@@ -82,18 +83,6 @@ type Ratio struct {
 	PairedMin, PairedMax float64
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64{}, xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // runsOf returns the successful runs of a cell; scenario-free profiles
 // (bind-only) are looked up in whichever scenario they ran.
 func (r *Results) runsOf(m *Matrix, scenario string, nodes int, prof string) []Run {
@@ -119,7 +108,7 @@ func (r *Results) median(m *Matrix, scenario string, nodes int, prof string) (Me
 		for _, run := range runs {
 			xs = append(xs, f(run))
 		}
-		return median(xs)
+		return stats.Median(xs)
 	}
 	md := Median{Scenario: scenario, Profile: prof, Nodes: nodes, N: len(runs),
 		Throughput: Stats{
