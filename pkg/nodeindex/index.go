@@ -142,15 +142,6 @@ type View struct {
 
 type slot struct{ nodes sets.Set[string] }
 
-// Class returns the node's class, if the view knows the node.
-func (v *View) Class(name string) (*policy.NodeClass, bool) {
-	e, ok := v.classes[name]
-	if !ok {
-		return nil, false
-	}
-	return &e.class, true
-}
-
 // ClassOf returns the class of exactly this node object, or nil when the
 // view does not know the node or holds a class computed from another
 // version of it (the index has not caught up with an event yet): the caller

@@ -197,7 +197,8 @@ func TestViewStaleness(t *testing.T) {
 func TestAdmittedCachedPerView(t *testing.T) {
 	ix := New()
 	ix.SetPolicy(mustLoad(t, testPolicy))
-	ix.UpsertNode(node("a1", 8, "pool", "a100"))
+	a1 := node("a1", 8, "pool", "a100")
+	ix.UpsertNode(a1)
 	v := ix.View()
 	r := v.Policy.Rules[0]
 	first := v.Admitted(r, true)
@@ -208,11 +209,22 @@ func TestAdmittedCachedPerView(t *testing.T) {
 	if v.Admitted(r, false).Len() != 0 {
 		t.Error("Admitted(wantsGPU=false) shares the GPU pods' set")
 	}
-	if nc, ok := v.Class("a1"); !ok || nc.GPUs != 8 || !nc.Pools.Has(0) {
-		t.Errorf("Class(a1) = %+v, %v", nc, ok)
+	if nc := v.ClassOf(a1); nc == nil || nc.GPUs != 8 || !nc.Pools.Has(0) {
+		t.Errorf("ClassOf(a1) = %+v", nc)
 	}
-	if _, ok := v.Class("nope"); ok {
-		t.Error("Class of an unknown node found")
+	if nc := v.ClassOf(node("nope", 0)); nc != nil {
+		t.Errorf("ClassOf an unknown node = %+v, want nil", nc)
+	}
+	// Another object for the same node (the scheduler saw a newer version
+	// than the index): no class until the index records that object.
+	newer := a1.DeepCopy()
+	if nc := v.ClassOf(newer); nc != nil {
+		t.Errorf("ClassOf a version the index has not seen = %+v, want nil", nc)
+	}
+	ix.UpsertNode(newer) // same labels and GPUs: a heartbeat
+	if v2 := ix.View(); v2 != v || v2.ClassOf(newer) == nil || v2.ClassOf(a1) != nil {
+		t.Errorf("after a heartbeat: same view %v, ClassOf(newer) %v, ClassOf(old) %v; want the same view following the newer object",
+			v2 == v, v2.ClassOf(newer), v2.ClassOf(a1))
 	}
 }
 
@@ -236,7 +248,7 @@ func TestConcurrentReaders(t *testing.T) {
 				for j := 0; j <= v.Policy.RuleCount(); j++ {
 					rule := v.Policy.RuleByIndex(j)
 					for name := range v.Admitted(rule, j%2 == 0) {
-						if _, ok := v.Class(name); !ok {
+						if _, ok := v.classes[name]; !ok {
 							t.Errorf("admitted node %s has no class in the same view", name)
 							return
 						}

@@ -49,6 +49,8 @@ type Compiled struct {
 	Default *CompiledRule
 	// OwnedPools holds every pool that has owner namespaces.
 	OwnedPools PoolSet
+	// ownedBy maps a namespace to the owned pools it owns.
+	ownedBy map[string]PoolSet
 }
 
 // CompiledPool is a pool with its selector parsed.
@@ -131,6 +133,14 @@ func Compile(p *PlacementPolicy) (*Compiled, error) {
 		if len(pool.OwnerNamespaces) > 0 {
 			cp.Owners = sets.New(pool.OwnerNamespaces...)
 			c.OwnedPools.Add(i)
+			if c.ownedBy == nil {
+				c.ownedBy = map[string]PoolSet{}
+			}
+			for _, ns := range pool.OwnerNamespaces {
+				owned := c.ownedBy[ns]
+				owned.Add(i)
+				c.ownedBy[ns] = owned
+			}
 		}
 		poolIndex[pool.Name] = i
 		c.Pools = append(c.Pools, cp)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	v1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -40,40 +41,22 @@ func (r *CompiledRule) matches(pod *v1.Pod) bool {
 }
 
 // PodGPURequest is the number of GPUs (of any configured GPU resource) the
-// pod requests, summed over its containers as the scheduler counts them:
-// max(sum of app containers, any init container).
+// pod requests, counted as the scheduler counts requests (init and sidecar
+// containers, overhead) by Kubernetes' own helper.
 func (c *Compiled) PodGPURequest(pod *v1.Pod) int64 {
+	reqs := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
 	var total int64
 	for _, res := range c.GPUResources {
-		var sum int64
-		for i := range pod.Spec.Containers {
-			sum += quantity(pod.Spec.Containers[i].Resources, res)
+		if q, ok := reqs[res]; ok {
+			total += q.Value()
 		}
-		for i := range pod.Spec.InitContainers {
-			if q := quantity(pod.Spec.InitContainers[i].Resources, res); q > sum {
-				sum = q
-			}
-		}
-		total += sum
 	}
 	return total
-}
-
-func quantity(r v1.ResourceRequirements, name v1.ResourceName) int64 {
-	if q, ok := r.Requests[name]; ok {
-		return q.Value()
-	}
-	if q, ok := r.Limits[name]; ok { // extended resources may set limits only
-		return q.Value()
-	}
-	return 0
 }
 
 // NodeClass is what the policy needs to know about a node, computed once per
 // node version so Filter only compares bits.
 type NodeClass struct {
-	// Node is the object the class was computed from.
-	Node  *v1.Node
 	Pools PoolSet
 	// GPUs is the node's allocatable GPU count over the configured resources.
 	GPUs  int64
@@ -82,7 +65,7 @@ type NodeClass struct {
 
 // Classify computes a node's class under this policy.
 func (c *Compiled) Classify(node *v1.Node) NodeClass {
-	nc := NodeClass{Node: node, Model: node.Labels[c.GPUModelLabel]}
+	nc := NodeClass{Model: node.Labels[c.GPUModelLabel]}
 	set := labels.Set(node.Labels)
 	for _, p := range c.Pools {
 		if p.Selector.Matches(set) {
@@ -141,23 +124,7 @@ func (c *Compiled) Admits(r *CompiledRule, nc *NodeClass, wantsGPU bool, owned *
 }
 
 // OwnedBy returns the owned pools whose owners include the namespace.
+// It is a map lookup: Compile indexes ownership by namespace.
 func (c *Compiled) OwnedBy(namespace string) PoolSet {
-	var s PoolSet
-	for _, p := range c.Pools {
-		if p.Owners != nil && p.Owners.Has(namespace) {
-			s.Add(p.Index)
-		}
-	}
-	return s
-}
-
-// OwnedPoolNames lists the names of owned pools in a set, for messages.
-func (c *Compiled) OwnedPoolNames(s *PoolSet) []string {
-	var names []string
-	for _, p := range c.Pools {
-		if p.Owners != nil && s.Has(p.Index) {
-			names = append(names, p.Name)
-		}
-	}
-	return names
+	return c.ownedBy[namespace]
 }

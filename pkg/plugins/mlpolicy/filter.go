@@ -55,7 +55,9 @@ const confinedShare = 0.5
 // PreFilter matches the pod to a rule once per cycle and, where the rule
 // confines the pod to few nodes, returns those nodes from the index.
 func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, all []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
-	pl.running.Store(true)
+	if !pl.running.Load() { // a load, not a store, on every later cycle
+		pl.running.Store(true)
+	}
 	a := pl.store.Load()
 	if a == nil {
 		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonNoPolicy+" (see "+pl.source+")")
