@@ -2,8 +2,8 @@ package policy
 
 import (
 	v1 "k8s.io/api/core/v1"
-	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/apimachinery/pkg/labels"
+	resourcehelper "k8s.io/component-helpers/resource"
 )
 
 // Match returns the first rule matching the pod, or the default rule.
