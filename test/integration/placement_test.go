@@ -249,11 +249,12 @@ func testReserveNoCPUNodes(t *testing.T) {
 	tc.pod(cluster.PodSpec{Name: "cpu-0", Namespace: ns, CPU: "1"})
 	// No node qualifies at all, so PreFilter refuses the pod with the
 	// policy-level explanation rather than per-node reasons.
-	msg := tc.pending(ns, "cpu-0", "rule default of policy "+hash, "nodes without GPUs (GPU nodes are reserved): 0 node(s) qualify")
+	const want = "which lets it use nodes without GPUs (it requests none and reserveGPUNodes is on): 0 node(s) qualify (2 node(s) are reserved for GPU workloads)"
+	msg := tc.pending(ns, "cpu-0", "rule default of policy "+hash, want)
 	t.Logf("cpu-0 pending: %s", msg)
 	time.Sleep(time.Second)
 	tc.stillPending(ns, "cpu-0")
-	t.Logf("PROVED: with reserveGPUNodes true and no CPU node at all, a CPU pod stays pending rather than using an idle GPU node, explained as %q", "nodes without GPUs (GPU nodes are reserved): 0 node(s) qualify")
+	t.Logf("PROVED: with reserveGPUNodes true and no CPU node at all, a CPU pod stays pending rather than using an idle GPU node, explained as %q", want)
 }
 
 func testNoReserve(t *testing.T) {

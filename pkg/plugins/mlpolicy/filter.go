@@ -11,6 +11,7 @@ import (
 	"github.com/ml-scheduler/ml-scheduler/pkg/nodeindex"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policystore"
+	"github.com/ml-scheduler/ml-scheduler/pkg/policywatch"
 )
 
 const stateKey fwk.StateKey = Name
@@ -60,7 +61,7 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 	}
 	a := pl.store.Load()
 	if a == nil {
-		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonNoPolicy+" (see "+pl.source+")")
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonNoPolicy+" ("+pl.source+": its "+policywatch.AnnotationLastError+" annotation and PolicyRejected Events say why)")
 	}
 	s := &cycleState{active: a, rule: a.Policy.Match(pod)}
 	s.gpus = a.Policy.PodGPURequest(pod)
@@ -152,7 +153,7 @@ func (s *cycleState) refuseAll(all []fwk.NodeInfo) *fwk.Status {
 		}
 	}
 	s.refusedInPreFilter = true
-	msg := s.explain()
+	msg := s.explain(0)
 	if len(why) > 0 {
 		msg += " (" + strings.Join(why, ", ") + ")"
 	}
@@ -167,38 +168,53 @@ func (pl *MLPolicy) PostFilter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, 
 		// PreFilter's refusal already says it all.
 		return nil, fwk.NewStatus(fwk.Unschedulable)
 	}
-	return nil, fwk.NewStatus(fwk.Unschedulable, s.explain())
+	return nil, fwk.NewStatus(fwk.Unschedulable, s.explain(s.qualifying()))
 }
 
-// explain says, in policy terms, where the rule lets the pod go.
-func (s *cycleState) explain() string {
-	r := s.rule
-	var parts []string
+// explain says which nodes the pod's rule lets it use, how many qualify
+// (qualify < 0: not counted), and where the policy lives, so the admin
+// knows what to edit. It runs only for pods that cannot be placed.
+func (s *cycleState) explain(qualify int) string {
+	r, p := s.rule, s.active.Policy
+	var where []string
 	if len(r.PoolNames) > 0 {
-		parts = append(parts, "pool "+orList(r.PoolNames))
+		where = append(where, "in pool "+orList(r.PoolNames))
 	}
 	if len(r.GPUModels) > 0 {
-		parts = append(parts, "GPU model "+orList(r.GPUModels))
+		where = append(where, "with GPU model "+orList(r.GPUModels))
 	}
 	switch {
 	case s.wantsGPU:
-		parts = append(parts, "GPU nodes")
-	case s.active.Policy.ReserveGPUNodes:
-		parts = append(parts, "nodes without GPUs (GPU nodes are reserved)")
+		where = append(where, fmt.Sprintf("with GPUs (it requests %d)", s.gpus))
+	case p.ReserveGPUNodes:
+		where = append(where, "without GPUs (it requests none and reserveGPUNodes is on)")
 	}
-	where := "any node"
-	if len(parts) > 0 {
-		where = strings.Join(parts, ", ")
+	var othersOwn policy.PoolSet
+	for i := range othersOwn {
+		othersOwn[i] = p.OwnedPools[i] &^ s.owned[i]
 	}
-	msg := fmt.Sprintf("pod matched rule %s of policy %s, which allows %s", r.Name, s.active.Policy.Hash(), where)
-	if s.view != nil {
-		// Counted with pool ownership, which the cached per-rule sets leave
-		// to Filter; this runs only when the pod cannot be placed.
-		p := s.active.Policy
-		n := s.view.Count(func(nc *policy.NodeClass) bool {
-			return p.Admits(r, nc, s.wantsGPU, &s.owned) == policy.VerdictOK
-		})
-		msg += fmt.Sprintf(": %d node(s) qualify", n)
+	if !othersOwn.Empty() {
+		where = append(where, "outside pools owned by other namespaces")
+	}
+	nodes := "any node"
+	if len(where) > 0 {
+		nodes = "nodes " + strings.Join(where, ", ")
+	}
+	msg := fmt.Sprintf("pod matched rule %s of policy %s (%s), which lets it use %s", r.Name, p.Hash(), s.active.Source, nodes)
+	if qualify >= 0 {
+		msg += fmt.Sprintf(": %d node(s) qualify", qualify)
 	}
 	return msg
+}
+
+// qualifying counts the nodes of the view the pod may use, with pool
+// ownership (which the cached per-rule sets leave to Filter); -1 without a view.
+func (s *cycleState) qualifying() int {
+	if s.view == nil {
+		return -1
+	}
+	p := s.active.Policy
+	return s.view.Count(func(nc *policy.NodeClass) bool {
+		return p.Admits(s.rule, nc, s.wantsGPU, &s.owned) == policy.VerdictOK
+	})
 }

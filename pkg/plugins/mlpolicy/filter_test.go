@@ -282,19 +282,34 @@ func TestPreFilterFollowsSwap(t *testing.T) {
 // TestPostFilterExplains: PostFilter states the rule's allowance in policy terms.
 func TestPostFilterExplains(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
-	pl := newTestPlugin(t, ctx, storeWith(mustLoad(t, filterPolicy)), filterNodes(), nil)
-	cs := framework.NewCycleState()
-	if _, s := pl.PreFilter(ctx, cs, researchTraining, nil); !s.IsSuccess() {
-		t.Fatalf("PreFilter: %v", s)
+	p := mustLoad(t, filterPolicy)
+	tests := []struct {
+		name string
+		pod  *v1.Pod
+		want string
+	}{
+		{"owner of the pool", researchTraining,
+			"pod matched rule research-training of policy " + p.Hash() + " (test), which lets it use nodes in pool a100, with GPUs (it requests 1): 2 node(s) qualify"},
+		{"another namespace: the owned pool is out", teamBTraining,
+			"pod matched rule training of policy " + p.Hash() + " (test), which lets it use nodes in pool {a100, l4}, with GPUs (it requests 1), outside pools owned by other namespaces: 2 node(s) qualify"},
+		{"CPU pod with GPU nodes reserved", defaultCPU,
+			"pod matched rule default of policy " + p.Hash() + " (test), which lets it use nodes without GPUs (it requests none and reserveGPUNodes is on), outside pools owned by other namespaces: 6 node(s) qualify"},
 	}
-	res, s := pl.PostFilter(ctx, cs, researchTraining, nil)
-	if res != nil || s.Code() != fwk.Unschedulable {
-		t.Fatalf("PostFilter = %v, %v; want nil, Unschedulable", res, s)
-	}
-	for _, want := range []string{"rule research-training", "pool a100", "GPU nodes", "2 node(s) qualify"} {
-		if !strings.Contains(s.Message(), want) {
-			t.Errorf("PostFilter message %q does not contain %q", s.Message(), want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pl := newTestPlugin(t, ctx, storeWith(p), filterNodes(), nil)
+			cs := framework.NewCycleState()
+			if _, s := pl.PreFilter(ctx, cs, tt.pod, nil); !s.IsSuccess() && !s.IsSkip() {
+				t.Fatalf("PreFilter: %v", s)
+			}
+			res, s := pl.PostFilter(ctx, cs, tt.pod, nil)
+			if res != nil || s.Code() != fwk.Unschedulable {
+				t.Fatalf("PostFilter = %v, %v; want nil, Unschedulable", res, s)
+			}
+			if s.Message() != tt.want {
+				t.Errorf("PostFilter message\n got %q\nwant %q", s.Message(), tt.want)
+			}
+		})
 	}
 }
 
