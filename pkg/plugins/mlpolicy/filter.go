@@ -11,7 +11,6 @@ import (
 	"github.com/ml-scheduler/ml-scheduler/pkg/nodeindex"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policystore"
-	"github.com/ml-scheduler/ml-scheduler/pkg/policywatch"
 )
 
 const stateKey fwk.StateKey = Name
@@ -61,7 +60,7 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 	}
 	a := pl.store.Load()
 	if a == nil {
-		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonNoPolicy+" ("+pl.source+": its "+policywatch.AnnotationLastError+" annotation and PolicyRejected Events say why)")
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, pl.noPolicy)
 	}
 	s := &cycleState{active: a, rule: a.Policy.Match(pod)}
 	s.gpus = a.Policy.PodGPURequest(pod)

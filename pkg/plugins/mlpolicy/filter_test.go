@@ -107,7 +107,7 @@ func TestPreFilter(t *testing.T) {
 		reserveOff bool
 		pod        *v1.Pod
 		wantCode   fwk.Code
-		wantMsg    string   // substring of the status message
+		wantMsg    string   // the status message; {hash} stands for the policy's hash
 		wantNodes  []string // nil: no PreFilterResult
 	}{
 		{name: "no policy", pod: defaultCPU,
@@ -124,9 +124,9 @@ func TestPreFilter(t *testing.T) {
 		{name: "namespace rule to the cpu pool: 6 of 11 is not confined", policy: filterPolicy, pod: batchCPU},
 		{name: "nothing to confine with reservation off", policy: filterPolicy, reserveOff: true, pod: defaultCPU},
 		{name: "no node has the GPU model", policy: filterPolicy, pod: h100Pod,
-			wantCode: fwk.UnschedulableAndUnresolvable, wantMsg: "rule h100-only"},
+			wantCode: fwk.UnschedulableAndUnresolvable, wantMsg: "pod matched rule h100-only of policy {hash} (test), which lets it use nodes with GPU model NVIDIA-H100, with GPUs (it requests 1), outside pools owned by other namespaces: 0 node(s) qualify (11 node(s) lack GPU model NVIDIA-H100 required by rule h100-only)"},
 		{name: "GPU pod confined to a pool without GPUs", policy: filterPolicy, pod: batchGPU,
-			wantCode: fwk.UnschedulableAndUnresolvable, wantMsg: "0 node(s) qualify"},
+			wantCode: fwk.UnschedulableAndUnresolvable, wantMsg: "pod matched rule batch of policy {hash} (test), which lets it use nodes in pool cpu, with GPUs (it requests 1), outside pools owned by other namespaces: 0 node(s) qualify (5 node(s) not in pool cpu required by rule batch, 6 node(s) have no GPU)"},
 		{name: "nothing can be refused: Skip", policy: skipPolicy, pod: defaultCPU, wantCode: fwk.Skip},
 	}
 	for _, tt := range tests {
@@ -140,12 +140,16 @@ func TestPreFilter(t *testing.T) {
 				p = mustLoad(t, tt.policy)
 			}
 			pl := newTestPlugin(t, ctx, storeWith(p), filterNodes(), nil)
-			res, status := pl.PreFilter(ctx, framework.NewCycleState(), tt.pod, nil)
+			res, status := pl.PreFilter(ctx, framework.NewCycleState(), tt.pod, tf.BuildNodeInfos(filterNodes()))
 			if got := status.Code(); got != tt.wantCode {
 				t.Fatalf("PreFilter code = %v, want %v (status %v)", got, tt.wantCode, status)
 			}
-			if !strings.Contains(status.Message(), tt.wantMsg) {
-				t.Errorf("PreFilter message %q does not contain %q", status.Message(), tt.wantMsg)
+			want := tt.wantMsg
+			if p != nil {
+				want = strings.ReplaceAll(want, "{hash}", p.Hash())
+			}
+			if status.Message() != want {
+				t.Errorf("PreFilter message\n got %q\nwant %q", status.Message(), want)
 			}
 			if tt.wantNodes == nil {
 				if res != nil {

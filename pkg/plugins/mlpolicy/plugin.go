@@ -39,6 +39,8 @@ type MLPolicy struct {
 	// framework's queue exists and pods may be re-activated on a swap.
 	running     atomic.Bool
 	source      string
+	// noPolicy is PreFilter's message while no valid policy is loaded.
+	noPolicy string
 	profileName string
 }
 
@@ -77,8 +79,11 @@ func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, 
 	pl := &MLPolicy{handle: h, store: store, index: nodeindex.New(), profileName: h.ProfileName()}
 	if args.PolicyConfigMapName != "" {
 		pl.source = fmt.Sprintf("ConfigMap %s/%s", args.PolicyConfigMapNamespace, args.PolicyConfigMapName)
+		pl.noPolicy = fmt.Sprintf("%s (%s: its %s annotation and %s Events say why)",
+			ReasonNoPolicy, pl.source, policywatch.AnnotationLastError, policywatch.ReasonRejected)
 	} else {
 		pl.source = "file " + args.PolicyFile
+		pl.noPolicy = ReasonNoPolicy
 	}
 	store.Subscribe(pl.onSwap(logger))
 
