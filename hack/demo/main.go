@@ -125,7 +125,7 @@ func (d *demo) run(ctx context.Context, dir string) (err error) {
 	d.col = &collector{client: d.client, nodes: byName, policyNames: map[string]string{d.v1.hash: "v1", d.v2.hash: "v2"}}
 
 	d.step(3, "Placement policy "+d.v1.name+" into ConfigMap "+policyNamespace+"/"+policyName+", then start ml-scheduler")
-	if err := apply(ctx, d.client, d.v1); err != nil {
+	if err := cluster.ApplyPolicy(ctx, d.client, policyNamespace, policyName, d.v1.text); err != nil {
 		return err
 	}
 	t := time.Now()
@@ -287,7 +287,7 @@ func (d *demo) badEdit(ctx context.Context) error {
 		}
 	}
 	t := time.Now()
-	if err := apply(ctx, d.client, d.bad); err != nil {
+	if err := cluster.ApplyPolicy(ctx, d.client, policyNamespace, policyName, d.bad.text); err != nil {
 		return err
 	}
 	st, err := cluster.WaitPolicyStatus(ctx, d.client, policyNamespace, policyName, statusTimeout,

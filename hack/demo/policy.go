@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 	"github.com/ml-scheduler/ml-scheduler/test/cluster"
@@ -44,14 +44,6 @@ func readPolicy(dir, name string) (*policyFile, error) {
 	return pf, nil
 }
 
-// apply writes the policy into the ConfigMap. The scheduler patches the
-// ConfigMap's status annotations, so an update can race with it: retry.
-func apply(ctx context.Context, client kubernetes.Interface, pf *policyFile) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		return cluster.ApplyPolicy(ctx, client, policyNamespace, policyName, pf.text)
-	})
-}
-
 // applyAndWait applies a valid policy and waits until the scheduler reports
 // it active, returning how long that took.
 func applyAndWait(ctx context.Context, client kubernetes.Interface, pf *policyFile) (time.Duration, error) {
@@ -59,7 +51,7 @@ func applyAndWait(ctx context.Context, client kubernetes.Interface, pf *policyFi
 		return 0, fmt.Errorf("%s is invalid: %w", pf.name, pf.err)
 	}
 	start := time.Now()
-	if err := apply(ctx, client, pf); err != nil {
+	if err := cluster.ApplyPolicy(ctx, client, policyNamespace, policyName, pf.text); err != nil {
 		return 0, fmt.Errorf("applying %s: %w", pf.name, err)
 	}
 	_, err := cluster.WaitPolicyStatus(ctx, client, policyNamespace, policyName, statusTimeout, func(s cluster.PolicyStatus) bool {
@@ -74,27 +66,20 @@ func applyAndWait(ctx context.Context, client kubernetes.Interface, pf *policyFi
 // lastEvent returns the newest ConfigMap Event with the reason that contains want.
 func lastEvent(ctx context.Context, client kubernetes.Interface, reason, want string) (string, error) {
 	var found string
-	deadline := time.Now().Add(statusTimeout)
-	for found == "" && time.Now().Before(deadline) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, statusTimeout, true, func(ctx context.Context) (bool, error) {
 		msgs, err := cluster.Events(ctx, client, policyNamespace, policyName, reason)
 		if err != nil {
-			return "", err
+			return false, err
 		}
 		for _, m := range msgs {
 			if strings.Contains(m, want) {
 				found = m
 			}
 		}
-		if found == "" {
-			select {
-			case <-ctx.Done():
-				return "", ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}
-	if found == "" {
-		return "", fmt.Errorf("no %s Event on ConfigMap %s/%s mentioning %q within %v", reason, policyNamespace, policyName, want, statusTimeout)
+		return found != "", nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("no %s Event on ConfigMap %s/%s mentioning %q within %v: %w", reason, policyNamespace, policyName, want, statusTimeout, err)
 	}
 	return found, nil
 }
