@@ -125,7 +125,7 @@ func (w *Watcher) onChange(ctx context.Context, obj interface{}) {
 
 	active := w.opts.Store.Load()
 	var compiled *policy.Compiled
-	err := fmt.Errorf("data key %q not found in the ConfigMap", w.opts.Key)
+	err := fmt.Errorf("data key %q not found in the ConfigMap: put the policy under that key, or set the MLPolicy args' policyConfigMapKey to the key it is under", w.opts.Key)
 	if found {
 		compiled, err = policy.Load([]byte(data))
 	}

@@ -221,7 +221,7 @@ func TestRejectedUpdateKeepsPolicy(t *testing.T) {
 		{name: "empty document", data: map[string]string{cmKey: ""}, wantErr: []string{"empty"}},
 		{name: "missing data key", data: map[string]string{"other.yaml": goodPolicy},
 			wantErr: []string{`data key "policy.yaml" not found`}},
-		{name: "no data at all", data: nil, wantErr: []string{`data key "policy.yaml" not found`}},
+		{name: "no data at all", data: nil, wantErr: []string{`data key "policy.yaml" not found`, "policyConfigMapKey"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
