@@ -42,8 +42,12 @@ func (r *CompiledRule) matches(pod *v1.Pod) bool {
 
 // PodGPURequest is the number of GPUs (of any configured GPU resource) the
 // pod requests, counted as the scheduler counts requests (init and sidecar
-// containers, overhead) by Kubernetes' own helper.
+// containers, overhead) by Kubernetes' own helper. That helper builds maps,
+// so pods that name no GPU resource at all, most of them, skip it.
 func (c *Compiled) PodGPURequest(pod *v1.Pod) int64 {
+	if !c.namesGPU(pod) {
+		return 0
+	}
 	reqs := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
 	var total int64
 	for _, res := range c.GPUResources {
@@ -52,6 +56,23 @@ func (c *Compiled) PodGPURequest(pod *v1.Pod) int64 {
 		}
 	}
 	return total
+}
+
+// namesGPU reports whether any container requests or limits a GPU resource.
+func (c *Compiled) namesGPU(pod *v1.Pod) bool {
+	for _, cs := range [][]v1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range cs {
+			for _, res := range c.GPUResources {
+				if _, ok := cs[i].Resources.Requests[res]; ok {
+					return true
+				}
+				if _, ok := cs[i].Resources.Limits[res]; ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // NodeClass is what the policy needs to know about a node, computed once per
