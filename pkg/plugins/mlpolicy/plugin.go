@@ -37,10 +37,10 @@ type MLPolicy struct {
 	messages atomic.Pointer[messages]
 	// running is set by the first scheduling cycle: from then on the
 	// framework's queue exists and pods may be re-activated on a swap.
-	running     atomic.Bool
-	source      string
+	running atomic.Bool
+	source  string
 	// noPolicy is PreFilter's message while no valid policy is loaded.
-	noPolicy string
+	noPolicy    string
 	profileName string
 }
 
