@@ -1,0 +1,228 @@
+package fragmentation
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// Shape is what one pod asks for, and the GPU models it accepts.
+type Shape struct {
+	MilliCPU int64
+	Memory   int64 // bytes
+	GPUs     int64
+	Models   ModelSet
+}
+
+// String prints a shape the way an admin reads it.
+func (s Shape) String() string {
+	return fmt.Sprintf("%d GPU, %gc, %dGi", s.GPUs, float64(s.MilliCPU)/1000, s.Memory>>30)
+}
+
+// WeightedShape is a shape and how often it is expected (any unit).
+type WeightedShape struct {
+	Shape
+	Weight float64
+}
+
+// Free is what a node has left: CPU, memory and whole GPUs, and its model.
+type Free struct {
+	MilliCPU int64
+	Memory   int64
+	GPUs     int64
+	Model    ModelSet
+}
+
+// fits reports whether shape s can be placed on a node with f free.
+func (s *gpuShape) fits(f *Free) bool {
+	return s.gpus <= f.GPUs && s.milliCPU <= f.MilliCPU && s.memory <= f.Memory && s.models&f.Model != 0
+}
+
+type gpuShape struct {
+	gpus, milliCPU, memory int64
+	models                 ModelSet
+	p                      float64
+}
+
+// Workload is an immutable expected workload: the shapes of the pods that
+// are coming, with their probabilities. Shapes asking no GPU count in the
+// total but need no loop: they can use none of a node's free GPUs, so they
+// see every free GPU as fragmented, on every node alike.
+type Workload struct {
+	// gpu holds the GPU shapes, fewest GPUs first, so a scan stops at the
+	// first shape asking more GPUs than the node has free.
+	gpu []gpuShape
+	// Shapes is the workload as built, heaviest first (for display).
+	Shapes []WeightedShape
+	// KeepMilliCPUPerGPU and KeepMemoryPerGPU are what an expected GPU pod
+	// asks per GPU, at keepQuantile of the GPU shapes' weight: the CPU and
+	// memory a node should keep for each free GPU so that GPU stays usable.
+	KeepMilliCPUPerGPU, KeepMemoryPerGPU int64
+	// Generation counts the workloads a Learner has built (0 for a stated one).
+	Generation int64
+}
+
+// keepQuantile: the per-GPU CPU and memory a free GPU keeps are those that
+// this share of the expected GPU pods (by weight) ask at most.
+const keepQuantile = 0.75
+
+// NewWorkload builds a workload from weighted shapes; non-positive weights
+// are ignored. Shapes with the same request and models are merged.
+func NewWorkload(shapes []WeightedShape) *Workload {
+	merged := map[Shape]float64{}
+	var total float64
+	for _, s := range shapes {
+		if s.Weight <= 0 {
+			continue
+		}
+		if s.Models == 0 {
+			s.Models = AnyModel
+		}
+		merged[s.Shape] += s.Weight
+		total += s.Weight
+	}
+	w := &Workload{}
+	if total == 0 {
+		return w
+	}
+	for s, wt := range merged {
+		w.Shapes = append(w.Shapes, WeightedShape{Shape: s, Weight: wt})
+		if s.GPUs > 0 {
+			w.gpu = append(w.gpu, gpuShape{gpus: s.GPUs, milliCPU: s.MilliCPU, memory: s.Memory, models: s.Models, p: wt / total})
+		}
+	}
+	sort.Slice(w.Shapes, func(i, j int) bool {
+		a, b := w.Shapes[i], w.Shapes[j]
+		if a.Weight != b.Weight {
+			return a.Weight > b.Weight
+		}
+		return shapeLess(a.Shape, b.Shape)
+	})
+	sort.Slice(w.gpu, func(i, j int) bool {
+		a, b := w.gpu[i], w.gpu[j]
+		if a.gpus != b.gpus {
+			return a.gpus < b.gpus
+		}
+		if a.milliCPU != b.milliCPU {
+			return a.milliCPU < b.milliCPU
+		}
+		if a.memory != b.memory {
+			return a.memory < b.memory
+		}
+		return a.models < b.models
+	})
+	w.KeepMilliCPUPerGPU, w.KeepMemoryPerGPU = w.keepPerGPU()
+	return w
+}
+
+func shapeLess(a, b Shape) bool {
+	if a.GPUs != b.GPUs {
+		return a.GPUs < b.GPUs
+	}
+	if a.MilliCPU != b.MilliCPU {
+		return a.MilliCPU < b.MilliCPU
+	}
+	if a.Memory != b.Memory {
+		return a.Memory < b.Memory
+	}
+	return a.Models < b.Models
+}
+
+// keepPerGPU is the keepQuantile of per-GPU CPU and of per-GPU memory over
+// the GPU shapes, weighted by probability.
+func (w *Workload) keepPerGPU() (milliCPU, memory int64) {
+	if len(w.gpu) == 0 {
+		return 0, 0
+	}
+	type v struct {
+		x int64
+		p float64
+	}
+	cpu := make([]v, 0, len(w.gpu))
+	mem := make([]v, 0, len(w.gpu))
+	var sum float64
+	for _, s := range w.gpu {
+		cpu = append(cpu, v{s.milliCPU / s.gpus, s.p})
+		mem = append(mem, v{s.memory / s.gpus, s.p})
+		sum += s.p
+	}
+	quantile := func(vs []v) int64 {
+		slices.SortFunc(vs, func(a, b v) int {
+			switch {
+			case a.x < b.x:
+				return -1
+			case a.x > b.x:
+				return 1
+			}
+			return 0
+		})
+		var acc float64
+		for _, e := range vs {
+			acc += e.p
+			if acc >= keepQuantile*sum {
+				return e.x
+			}
+		}
+		return vs[len(vs)-1].x
+	}
+	return quantile(cpu), quantile(mem)
+}
+
+// Empty reports whether the workload expects no GPU pod.
+func (w *Workload) Empty() bool { return w == nil || len(w.gpu) == 0 }
+
+// usable is the probability that the next pod is a GPU pod that fits f.
+func (w *Workload) usable(f *Free) float64 {
+	var p float64
+	for i := range w.gpu {
+		s := &w.gpu[i]
+		if s.gpus > f.GPUs {
+			break
+		}
+		if s.fits(f) {
+			p += s.p
+		}
+	}
+	return p
+}
+
+// Fragmentation is the expected number of the node's free GPUs the next pod
+// could not use: all of them for a pod that does not fit (or asks no GPU),
+// none for one that fits.
+func (w *Workload) Fragmentation(f Free) float64 {
+	if f.GPUs <= 0 {
+		return 0
+	}
+	if w == nil {
+		return float64(f.GPUs)
+	}
+	return float64(f.GPUs) * (1 - w.usable(&f))
+}
+
+// Delta is how much the node's fragmentation grows when a pod of shape pod
+// is placed on it (negative: it shrinks). The pod is assumed to fit.
+func (w *Workload) Delta(f Free, pod Shape) float64 {
+	after := Free{MilliCPU: f.MilliCPU - pod.MilliCPU, Memory: f.Memory - pod.Memory, GPUs: f.GPUs - pod.GPUs, Model: f.Model}
+	if after.GPUs < 0 {
+		after.GPUs = 0
+	}
+	return w.Fragmentation(after) - w.Fragmentation(f)
+}
+
+// Keeps reports whether a node left with f keeps, for each free GPU, the
+// CPU and memory an expected GPU pod asks per GPU (KeepMilliCPUPerGPU,
+// KeepMemoryPerGPU, or the stated values when they are non-zero).
+func (w *Workload) Keeps(f Free, milliCPUPerGPU, memoryPerGPU int64) bool {
+	if f.GPUs <= 0 {
+		return f.MilliCPU >= 0 && f.Memory >= 0
+	}
+	if w != nil {
+		if milliCPUPerGPU == 0 {
+			milliCPUPerGPU = w.KeepMilliCPUPerGPU
+		}
+		if memoryPerGPU == 0 {
+			memoryPerGPU = w.KeepMemoryPerGPU
+		}
+	}
+	return f.MilliCPU >= f.GPUs*milliCPUPerGPU && f.Memory >= f.GPUs*memoryPerGPU
+}

@@ -1,0 +1,169 @@
+package fragmentation
+
+import (
+	"math"
+	"testing"
+)
+
+const gi = int64(1) << 30
+
+// The hand-worked cluster of these tests: a "big" node shape (8 GPUs, 128
+// cores, 768Gi) that alone can hold the 8-GPU job, and a "small" one (8
+// GPUs, 96 cores, 384Gi) that cannot; nine 1-GPU pods come for every 8-GPU job.
+var (
+	oneGPU  = Shape{GPUs: 1, MilliCPU: 12000, Memory: 24 * gi}
+	bigJob  = Shape{GPUs: 8, MilliCPU: 120000, Memory: 600 * gi}
+	cpuOnly = Shape{MilliCPU: 4000, Memory: 8 * gi}
+	mix     = []WeightedShape{{Shape: oneGPU, Weight: 9}, {Shape: bigJob, Weight: 1}}
+	bigNode = Free{GPUs: 8, MilliCPU: 128000, Memory: 768 * gi, Model: AnyModel}
+	small   = Free{GPUs: 8, MilliCPU: 96000, Memory: 384 * gi, Model: AnyModel}
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func TestFragmentation(t *testing.T) {
+	t4, v100 := ModelBit("T4"), ModelBit("V100")
+	onlyT4 := Shape{GPUs: 1, MilliCPU: 4000, Memory: 8 * gi, Models: t4}
+	for _, tc := range []struct {
+		name   string
+		shapes []WeightedShape
+		free   Free
+		want   float64
+	}{
+		{"every shape fits: nothing fragmented", mix, bigNode, 0},
+		// The big job (p=0.1) cannot fit: its view of the 8 free GPUs is all fragments.
+		{"big job does not fit the small node", mix, small, 0.8},
+		{"no GPU free: no fragment", mix, Free{MilliCPU: 96000, Memory: 384 * gi, Model: AnyModel}, 0},
+		// CPU gone: no GPU pod fits, all 3 free GPUs are stranded.
+		{"CPU exhausted strands every free GPU", mix, Free{GPUs: 3, MilliCPU: 2000, Memory: 300 * gi, Model: AnyModel}, 3},
+		// CPU-only shapes use no GPU: they see all free GPUs as fragments.
+		{"CPU-only shapes count every free GPU", []WeightedShape{{Shape: oneGPU, Weight: 1}, {Shape: cpuOnly, Weight: 3}}, bigNode, 8 * 0.75},
+		{"model the shape does not accept", []WeightedShape{{Shape: onlyT4, Weight: 1}}, Free{GPUs: 2, MilliCPU: 64000, Memory: 64 * gi, Model: v100}, 2},
+		{"model the shape accepts", []WeightedShape{{Shape: onlyT4, Weight: 1}}, Free{GPUs: 2, MilliCPU: 64000, Memory: 64 * gi, Model: t4}, 0},
+		{"empty workload: every free GPU", nil, bigNode, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NewWorkload(tc.shapes).Fragmentation(tc.free); !near(got, tc.want) {
+				t.Errorf("Fragmentation = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A 1-GPU pod must not open the only node shape that fits the big job.
+func TestDeltaKeepsTheBigNodeWhole(t *testing.T) {
+	w := NewWorkload(mix)
+	onBig, onSmall := w.Delta(bigNode, oneGPU), w.Delta(small, oneGPU)
+	// big: 0 -> 7 GPUs x 0.1 = 0.7; small: 0.8 -> 0.7.
+	if !near(onBig, 0.7) || !near(onSmall, -0.1) {
+		t.Fatalf("Delta on big = %v (want 0.7), on small = %v (want -0.1)", onBig, onSmall)
+	}
+	if onSmall >= onBig {
+		t.Errorf("1-GPU pod prefers the big node: delta %v there vs %v on the small one", onBig, onSmall)
+	}
+	// The big job itself empties the big node: fragmentation can only fall.
+	if d := w.Delta(bigNode, bigJob); d > 0 {
+		t.Errorf("big job on the big node: delta %v, want <= 0", d)
+	}
+}
+
+// A CPU pod that eats a GPU node's CPU strands its GPUs: positive delta,
+// and more the more it takes.
+func TestDeltaCPUPodOnGPUNode(t *testing.T) {
+	w := NewWorkload(mix)
+	light := w.Delta(small, Shape{MilliCPU: 8000, Memory: 16 * gi})
+	heavy := w.Delta(small, Shape{MilliCPU: 90000, Memory: 16 * gi})
+	if !near(light, 0) {
+		t.Errorf("light CPU pod: delta %v, want 0 (1-GPU pods still fit)", light)
+	}
+	if !near(heavy, 8*0.9) { // 6 cores left < 12: no 1-GPU pod fits any more
+		t.Errorf("heavy CPU pod: delta %v, want %v", heavy, 8*0.9)
+	}
+}
+
+func TestKeeps(t *testing.T) {
+	w := NewWorkload(mix)
+	// Per GPU: 1-GPU pods ask 12 cores / 24Gi (p=0.9), the big job 15 / 75 (p=0.1).
+	if w.KeepMilliCPUPerGPU != 12000 || w.KeepMemoryPerGPU != 24*gi {
+		t.Fatalf("keep per GPU = %dm/%dGi, want 12000m/24Gi", w.KeepMilliCPUPerGPU, w.KeepMemoryPerGPU/gi)
+	}
+	for _, tc := range []struct {
+		name     string
+		free     Free
+		cpu, mem int64
+		want     bool
+	}{
+		{"4 free GPUs, 48 cores: kept", Free{GPUs: 4, MilliCPU: 48000, Memory: 96 * gi}, 0, 0, true},
+		{"4 free GPUs, 47 cores: not", Free{GPUs: 4, MilliCPU: 47000, Memory: 96 * gi}, 0, 0, false},
+		{"memory short", Free{GPUs: 4, MilliCPU: 64000, Memory: 90 * gi}, 0, 0, false},
+		{"stated keep overrides the learned one", Free{GPUs: 4, MilliCPU: 20000, Memory: 20 * gi}, 4000, 4 * gi, true},
+		{"no free GPU: anything that fits", Free{MilliCPU: 0, Memory: 0}, 0, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := w.Keeps(tc.free, tc.cpu, tc.mem); got != tc.want {
+				t.Errorf("Keeps = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLearner(t *testing.T) {
+	l := NewLearner()
+	if !l.Workload().Empty() {
+		t.Fatal("new learner has a workload")
+	}
+	for i := 0; i < 9; i++ {
+		l.Observe(Shape{GPUs: 1, MilliCPU: 11900, Memory: 24*gi - 1}) // rounds up to oneGPU
+	}
+	l.Observe(bigJob)
+	w := l.Workload()
+	if got := w.Fragmentation(small); !near(got, 0.8) {
+		t.Errorf("learned workload: fragmentation of the small node = %v, want 0.8", got)
+	}
+	if len(w.Shapes) != 2 || w.Shapes[0].Shape != Quantize(oneGPU) || w.Shapes[0].Weight != 9 {
+		t.Errorf("learned shapes = %+v, want 9 x %v then the big job", w.Shapes, oneGPU)
+	}
+	if w.Generation == 0 {
+		t.Error("learned workload has generation 0")
+	}
+}
+
+// Past maxShapes the lightest GPU shapes are dropped but their weight is
+// kept as a shape nothing can hold, so probabilities are not inflated.
+func TestLearnerCapKeepsMass(t *testing.T) {
+	l := NewLearner()
+	for i := 0; i < maxShapes+10; i++ {
+		s := Shape{GPUs: 1, MilliCPU: int64(1000 + i*cpuQuantum), Memory: gi}
+		for j := 0; j <= i%3; j++ {
+			l.Observe(s)
+		}
+	}
+	w := l.Workload()
+	if len(w.gpu) != maxShapes+1 {
+		t.Fatalf("%d GPU shapes kept, want %d + the sink", len(w.gpu), maxShapes)
+	}
+	var p float64
+	for _, s := range w.gpu {
+		p += s.p
+	}
+	if !near(p, 1) {
+		t.Errorf("probabilities sum to %v, want 1", p)
+	}
+	huge := Free{GPUs: 8, MilliCPU: 1 << 40, Memory: 1 << 50, Model: AnyModel}
+	if f := w.Fragmentation(huge); f <= 0 {
+		t.Errorf("dropped weight vanished: fragmentation of a node every kept shape fits = %v, want > 0", f)
+	}
+}
+
+func TestModelBit(t *testing.T) {
+	a, b := ModelBit("A100-test"), ModelBit("H100-test")
+	if a == b || a == 0 || b == 0 || a == ModelBit("") {
+		t.Fatalf("bits A100=%b H100=%b none=%b must differ and be non-zero", a, b, ModelBit(""))
+	}
+	if ModelBit("A100-test") != a {
+		t.Error("ModelBit is not stable")
+	}
+	if ModelsOf(nil) != AnyModel || ModelsOf([]string{"A100-test", "H100-test"}) != a|b {
+		t.Error("ModelsOf")
+	}
+}
