@@ -208,21 +208,3 @@ func (w *Workload) Delta(f Free, pod Shape) float64 {
 	}
 	return w.Fragmentation(after) - w.Fragmentation(f)
 }
-
-// Keeps reports whether a node left with f keeps, for each free GPU, the
-// CPU and memory an expected GPU pod asks per GPU (KeepMilliCPUPerGPU,
-// KeepMemoryPerGPU, or the stated values when they are non-zero).
-func (w *Workload) Keeps(f Free, milliCPUPerGPU, memoryPerGPU int64) bool {
-	if f.GPUs <= 0 {
-		return f.MilliCPU >= 0 && f.Memory >= 0
-	}
-	if w != nil {
-		if milliCPUPerGPU == 0 {
-			milliCPUPerGPU = w.KeepMilliCPUPerGPU
-		}
-		if memoryPerGPU == 0 {
-			memoryPerGPU = w.KeepMemoryPerGPU
-		}
-	}
-	return f.MilliCPU >= f.GPUs*milliCPUPerGPU && f.Memory >= f.GPUs*memoryPerGPU
-}

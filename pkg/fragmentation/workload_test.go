@@ -81,29 +81,16 @@ func TestDeltaCPUPodOnGPUNode(t *testing.T) {
 	}
 }
 
-func TestKeeps(t *testing.T) {
+func TestKeepPerGPU(t *testing.T) {
+	// Per GPU: 1-GPU pods ask 12 cores / 24Gi (p=0.9), the big job 15 / 75 (p=0.1):
+	// 3 of 4 expected GPU pods ask at most 12 cores and 24Gi per GPU.
 	w := NewWorkload(mix)
-	// Per GPU: 1-GPU pods ask 12 cores / 24Gi (p=0.9), the big job 15 / 75 (p=0.1).
 	if w.KeepMilliCPUPerGPU != 12000 || w.KeepMemoryPerGPU != 24*gi {
 		t.Fatalf("keep per GPU = %dm/%dGi, want 12000m/24Gi", w.KeepMilliCPUPerGPU, w.KeepMemoryPerGPU/gi)
 	}
-	for _, tc := range []struct {
-		name     string
-		free     Free
-		cpu, mem int64
-		want     bool
-	}{
-		{"4 free GPUs, 48 cores: kept", Free{GPUs: 4, MilliCPU: 48000, Memory: 96 * gi}, 0, 0, true},
-		{"4 free GPUs, 47 cores: not", Free{GPUs: 4, MilliCPU: 47000, Memory: 96 * gi}, 0, 0, false},
-		{"memory short", Free{GPUs: 4, MilliCPU: 64000, Memory: 90 * gi}, 0, 0, false},
-		{"stated keep overrides the learned one", Free{GPUs: 4, MilliCPU: 20000, Memory: 20 * gi}, 4000, 4 * gi, true},
-		{"no free GPU: anything that fits", Free{MilliCPU: 0, Memory: 0}, 0, 0, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := w.Keeps(tc.free, tc.cpu, tc.mem); got != tc.want {
-				t.Errorf("Keeps = %v, want %v", got, tc.want)
-			}
-		})
+	w = NewWorkload([]WeightedShape{{Shape: oneGPU, Weight: 1}, {Shape: bigJob, Weight: 3}})
+	if w.KeepMilliCPUPerGPU != 15000 || w.KeepMemoryPerGPU != 75*gi {
+		t.Fatalf("keep per GPU = %dm/%dGi, want the big job's 15000m/75Gi", w.KeepMilliCPUPerGPU, w.KeepMemoryPerGPU/gi)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
 )
 
 // MaxPools bounds the number of pools so a node's pool membership fits a
@@ -51,6 +53,16 @@ type Compiled struct {
 	OwnedPools PoolSet
 	// ownedBy maps a namespace to the owned pools it owns.
 	ownedBy map[string]PoolSet
+
+	// CPUSpill: with ReserveGPUNodes, a CPU pod may still use a GPU node
+	// that keeps, per free GPU, SpillKeepMilliCPU and SpillKeepMemory (0:
+	// learned from the expected workload).
+	CPUSpill                           bool
+	SpillKeepMilliCPU, SpillKeepMemory int64
+	// Expected is the stated workload of expectedShapes; nil: learned.
+	Expected *fragmentation.Workload
+	// Fragmentation reports whether any rule packs by MinFragmentation.
+	Fragmentation bool
 }
 
 // CompiledPool is a pool with its selector parsed.
@@ -160,6 +172,15 @@ func Compile(p *PlacementPolicy) (*Compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("default: %w", err)
 	}
+	for _, r := range append(c.Rules, c.Default) {
+		if r.Packing == "" {
+			r.Packing = c.Default.Packing
+		}
+		c.Fragmentation = c.Fragmentation || r.Packing == PackingMinFragmentation
+	}
+	if err := c.compileWorkload(p); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -170,7 +191,7 @@ func compileRule(index int, name string, m *Match, pl *Placement, poolIndex map[
 		namespaces: append([]string(nil), m.Namespaces...),
 		PoolNames:  append([]string(nil), pl.Pools...),
 		GPUModels:  append([]string(nil), pl.GPUModels...),
-		Packing:    pl.GPUPacking,
+		Packing:    pl.packing(),
 	}
 	if m.PodSelector != nil {
 		sel, err := selectorOf(m.PodSelector)
@@ -230,4 +251,13 @@ func Load(data []byte) (*Compiled, error) {
 		return nil, errs.ToAggregate()
 	}
 	return Compile(p)
+}
+
+// packing is the placement's packing mode, read from gpuPacking (its former
+// name) when packing is unset.
+func (pl *Placement) packing() PackingMode {
+	if pl.Packing != "" {
+		return pl.Packing
+	}
+	return pl.GPUPacking
 }

@@ -6,7 +6,7 @@ package policy
 //   - gpuModelLabel: nvidia.com/gpu.product (DefaultGPUModelLabel)
 //   - reserveGPUNodes: true
 //
-// Nothing else is defaulted: an unset gpuPacking means no GPU packing score,
+// Nothing else is defaulted: an unset packing uses the default's (Compile),
 // and a nil default placement puts no constraint on pods matching no rule.
 // SetDefaults is idempotent; it does nothing on a nil policy.
 func SetDefaults(p *PlacementPolicy) {

@@ -55,3 +55,35 @@ rules:
 		})
 	}
 }
+
+func TestLoadPackingAndWorkload(t *testing.T) {
+	c, err := Load([]byte(`apiVersion: ml-scheduler.io/v1alpha1
+kind: PlacementPolicy
+cpuSpill: {keepPerFreeGPU: {cpu: "8"}}
+expectedShapes:
+- {gpus: 8, cpu: "120", memory: 625Gi, gpuModels: [G3], weight: 1}
+- {gpus: 1, cpu: "12", memory: 24Gi, weight: 9}
+rules:
+- name: old-name
+  match: {namespaces: [a]}
+  gpuPacking: Spread
+- name: inherits
+  match: {namespaces: [b]}
+default: {packing: MinFragmentation}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Rules[0].Packing; got != PackingSpread {
+		t.Errorf("gpuPacking: Spread compiled to %q", got)
+	}
+	if got := c.Rules[1].Packing; got != PackingMinFragmentation {
+		t.Errorf("a rule without packing got %q, want the default's MinFragmentation", got)
+	}
+	if !c.Fragmentation || !c.CPUSpill || c.SpillKeepMilliCPU != 8000 || c.SpillKeepMemory != 0 {
+		t.Errorf("Fragmentation=%v CPUSpill=%v keep=%dm/%d, want true true 8000m/0 (memory learned)", c.Fragmentation, c.CPUSpill, c.SpillKeepMilliCPU, c.SpillKeepMemory)
+	}
+	if c.Expected == nil || len(c.Expected.Shapes) != 2 || c.Expected.Shapes[0].GPUs != 1 || c.Expected.Shapes[0].Weight != 9 {
+		t.Errorf("expected shapes compiled to %+v", c.Expected)
+	}
+}

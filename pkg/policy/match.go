@@ -4,6 +4,8 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	resourcehelper "k8s.io/component-helpers/resource"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
 )
 
 // Match returns the first rule matching the pod, or the default rule.
@@ -82,11 +84,14 @@ type NodeClass struct {
 	// GPUs is the node's allocatable GPU count over the configured resources.
 	GPUs  int64
 	Model string
+	// ModelBit is Model's bit for fragmentation shapes.
+	ModelBit fragmentation.ModelSet
 }
 
 // Classify computes a node's class under this policy.
 func (c *Compiled) Classify(node *v1.Node) NodeClass {
 	nc := NodeClass{Model: node.Labels[c.GPUModelLabel]}
+	nc.ModelBit = fragmentation.ModelBit(nc.Model)
 	set := labels.Set(node.Labels)
 	for _, p := range c.Pools {
 		if p.Selector.Matches(set) {
@@ -116,6 +121,10 @@ const (
 	VerdictNoGPU
 	// VerdictOwnedPool: the node is in a pool owned by other namespaces.
 	VerdictOwnedPool
+	// VerdictWouldStrand: a pod requesting no GPU on a GPU node (cpuSpill)
+	// would leave the node's free GPUs without the CPU or memory they need.
+	// Admits never returns it: Filter judges it on the node's free resources.
+	VerdictWouldStrand
 )
 
 // Admits judges a node for a pod matched to rule r. wantsGPU says whether the
@@ -131,7 +140,7 @@ func (c *Compiled) Admits(r *CompiledRule, nc *NodeClass, wantsGPU bool, owned *
 	if wantsGPU && nc.GPUs == 0 {
 		return VerdictNoGPU
 	}
-	if !wantsGPU && c.ReserveGPUNodes && nc.GPUs > 0 {
+	if !wantsGPU && c.ReserveGPUNodes && nc.GPUs > 0 && !c.CPUSpill {
 		return VerdictReservedForGPU
 	}
 	var restricted PoolSet

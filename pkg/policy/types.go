@@ -43,6 +43,40 @@ type PlacementPolicy struct {
 	Rules []Rule `json:"rules,omitempty"`
 	// Default applies to pods that match no rule.
 	Default *Placement `json:"default,omitempty"`
+
+	// CPUSpill, with reserveGPUNodes on, lets a pod that requests no GPU use
+	// a GPU node where what it takes leaves, for each of the node's free GPUs,
+	// the CPU and memory a GPU pod needs: CPU pods are placed when the CPU
+	// nodes are full, and no GPU is stranded by them. Unset: GPU nodes stay
+	// reserved outright.
+	CPUSpill *CPUSpill `json:"cpuSpill,omitempty"`
+	// ExpectedShapes states the pod shapes the MinFragmentation packing
+	// plans for. Unset: it learns them from the pods the scheduler sees.
+	ExpectedShapes []ExpectedShape `json:"expectedShapes,omitempty"`
+}
+
+// CPUSpill says how much a GPU node keeps per free GPU when a CPU pod spills onto it.
+type CPUSpill struct {
+	// KeepPerFreeGPU is the CPU and memory kept for each free GPU. A resource
+	// left out is learned: what 3 of 4 expected GPU pods ask per GPU.
+	KeepPerFreeGPU ResourceAmounts `json:"keepPerFreeGPU,omitempty"`
+}
+
+// ResourceAmounts is an amount of CPU and of memory, as Kubernetes quantities.
+type ResourceAmounts struct {
+	CPU    string `json:"cpu,omitempty"`
+	Memory string `json:"memory,omitempty"`
+}
+
+// ExpectedShape is one kind of pod the cluster expects, and how often.
+type ExpectedShape struct {
+	GPUs   int64  `json:"gpus"`
+	CPU    string `json:"cpu"`
+	Memory string `json:"memory"`
+	// GPUModels the pods accept; empty: any.
+	GPUModels []string `json:"gpuModels,omitempty"`
+	// Weight is relative to the other shapes' weights, 1..1000000.
+	Weight int64 `json:"weight"`
 }
 
 // Pool is a named set of nodes chosen by a label selector.
@@ -75,8 +109,13 @@ type Placement struct {
 	Pools []string `json:"pools,omitempty"`
 	// GPUModels confines pods to nodes whose GPU model label is one of these (hard).
 	GPUModels []string `json:"gpuModels,omitempty"`
-	// GPUPacking scores nodes by GPU allocation: BinPack fills partly used GPU
-	// nodes first, Spread prefers the emptiest. Empty: no GPU packing score.
+	// Packing decides which of the nodes that fit a pod gets it, on GPU,
+	// CPU and memory together: BinPack fills partly used nodes first, Spread
+	// prefers the emptiest, MinFragmentation places the pod where it least
+	// reduces the cluster's room for the pods that are coming. A rule
+	// without packing uses the default's; none at all: no packing score.
+	Packing PackingMode `json:"packing,omitempty"`
+	// GPUPacking is the former name of packing, still accepted.
 	GPUPacking PackingMode `json:"gpuPacking,omitempty"`
 	// Preferred are soft, weighted node preferences.
 	Preferred []PreferredNodes `json:"preferred,omitempty"`
@@ -85,12 +124,13 @@ type Placement struct {
 	Colocate *Colocation `json:"colocate,omitempty"`
 }
 
-// PackingMode is how GPU allocation is scored.
+// PackingMode is how a rule's pods are packed onto nodes.
 type PackingMode string
 
 const (
-	PackingBinPack PackingMode = "BinPack"
-	PackingSpread  PackingMode = "Spread"
+	PackingBinPack          PackingMode = "BinPack"
+	PackingSpread           PackingMode = "Spread"
+	PackingMinFragmentation PackingMode = "MinFragmentation"
 )
 
 // PreferredNodes is a weighted soft node preference.

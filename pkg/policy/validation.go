@@ -22,7 +22,7 @@ const MaxPreferenceWeight = 100
 // them can be a GPU.
 var standardResources = []string{"cpu", "memory", "ephemeral-storage", "pods", "storage"}
 
-var supportedPacking = []PackingMode{PackingBinPack, PackingSpread}
+var supportedPacking = []PackingMode{PackingBinPack, PackingSpread, PackingMinFragmentation}
 
 var supportedOperators = []metav1.LabelSelectorOperator{
 	metav1.LabelSelectorOpIn, metav1.LabelSelectorOpNotIn,
@@ -46,6 +46,8 @@ func Validate(p *PlacementPolicy) field.ErrorList {
 	if p.Default != nil {
 		errs = append(errs, validatePlacement(p.Default, pools, field.NewPath("default"))...)
 	}
+	errs = append(errs, validateCPUSpill(p, field.NewPath("cpuSpill"))...)
+	errs = append(errs, validateExpectedShapes(p.ExpectedShapes, field.NewPath("expectedShapes"))...)
 	return errs
 }
 
@@ -142,8 +144,14 @@ func validatePlacement(pl *Placement, pools poolNames, path *field.Path) field.E
 	errs = append(errs, validateList(pl.GPUModels, path.Child("gpuModels"), func(p *field.Path, m string) field.ErrorList {
 		return invalidEach(p, m, content.IsLabelValue(m))
 	})...)
-	if pl.GPUPacking != "" && !slices.Contains(supportedPacking, pl.GPUPacking) {
+	switch {
+	case pl.GPUPacking != "" && pl.Packing != "" && pl.GPUPacking != pl.Packing:
+		errs = append(errs, field.Invalid(path.Child("gpuPacking"), pl.GPUPacking,
+			fmt.Sprintf("conflicts with packing %q; gpuPacking is packing's former name: set only packing", pl.Packing)))
+	case pl.GPUPacking != "" && !slices.Contains(supportedPacking, pl.GPUPacking):
 		errs = append(errs, field.NotSupported(path.Child("gpuPacking"), pl.GPUPacking, supportedPacking))
+	case pl.Packing != "" && !slices.Contains(supportedPacking, pl.Packing):
+		errs = append(errs, field.NotSupported(path.Child("packing"), pl.Packing, supportedPacking))
 	}
 	for i, pref := range pl.Preferred {
 		pp := path.Child("preferred").Index(i)

@@ -191,6 +191,40 @@ func TestValidate(t *testing.T) {
 		}, []fieldErr{{invalid, "default.preferred[0].weight"}, {required, "default.colocate.topologyKey"}}},
 		{"no default", func(p *PlacementPolicy) { p.Default = nil }, nil},
 
+		// packing, cpuSpill, expectedShapes
+		{"packing unknown", func(p *PlacementPolicy) { p.Rules[0].GPUPacking = ""; p.Rules[0].Packing = "MinFrag" },
+			[]fieldErr{{notSupported, "rules[0].packing"}}},
+		{"packing and its former name disagree", func(p *PlacementPolicy) {
+			p.Rules[0].Packing = PackingMinFragmentation
+			p.Rules[0].GPUPacking = PackingBinPack
+		}, []fieldErr{{invalid, "rules[0].gpuPacking"}}},
+		{"packing and its former name agree", func(p *PlacementPolicy) {
+			p.Rules[0].Packing = PackingBinPack
+			p.Rules[0].GPUPacking = PackingBinPack
+		}, nil},
+		{"MinFragmentation", func(p *PlacementPolicy) { p.Default.GPUPacking = ""; p.Default.Packing = PackingMinFragmentation }, nil},
+		{"cpuSpill without reservation", func(p *PlacementPolicy) {
+			off := false
+			p.ReserveGPUNodes = &off
+			p.CPUSpill = &CPUSpill{}
+		}, []fieldErr{{invalid, "cpuSpill"}}},
+		{"cpuSpill bad keep", func(p *PlacementPolicy) {
+			p.CPUSpill = &CPUSpill{KeepPerFreeGPU: ResourceAmounts{CPU: "eight", Memory: "-1Gi"}}
+		}, []fieldErr{{invalid, "cpuSpill.keepPerFreeGPU.cpu"}, {invalid, "cpuSpill.keepPerFreeGPU.memory"}}},
+		{"cpuSpill learned keep", func(p *PlacementPolicy) { p.CPUSpill = &CPUSpill{} }, nil},
+		{"expected shapes", func(p *PlacementPolicy) {
+			p.ExpectedShapes = []ExpectedShape{
+				{GPUs: 8, CPU: "120", Memory: "625Gi", GPUModels: []string{"G3"}, Weight: 1},
+				{GPUs: -1, CPU: "", Memory: "lots", GPUModels: []string{"G3", "G3"}, Weight: 0},
+			}
+		}, []fieldErr{
+			{invalid, "expectedShapes[1].gpus"},
+			{required, "expectedShapes[1].cpu"},
+			{invalid, "expectedShapes[1].memory"},
+			{duplicate, "expectedShapes[1].gpuModels[1]"},
+			{invalid, "expectedShapes[1].weight"},
+		}},
+
 		{"errors accumulate in document order", func(p *PlacementPolicy) {
 			p.GPUResources = []string{"cpu"}
 			p.Pools[1].Name = ""
@@ -235,7 +269,7 @@ func TestValidateMessages(t *testing.T) {
 		{"unknown operator", func(p *PlacementPolicy) { p.Rules[2].Match.PodSelector.MatchExpressions[0].Operator = "Inn" },
 			`rules[2].match.podSelector.matchExpressions[0].operator: Unsupported value: "Inn": supported values: "In", "NotIn", "Exists", "DoesNotExist"`},
 		{"gpu packing", func(p *PlacementPolicy) { p.Rules[0].GPUPacking = "binpack" },
-			`rules[0].gpuPacking: Unsupported value: "binpack": supported values: "BinPack", "Spread"`},
+			`rules[0].gpuPacking: Unsupported value: "binpack": supported values: "BinPack", "Spread", "MinFragmentation"`},
 		{"cpu as gpu", func(p *PlacementPolicy) { p.GPUResources = []string{"cpu"} },
 			`gpuResources[0]: Invalid value: "cpu": is a standard resource, not a GPU; name an extended resource such as nvidia.com/gpu`},
 		{"weight", func(p *PlacementPolicy) { p.Rules[0].Preferred[0].Weight = 0 },

@@ -19,6 +19,12 @@ func (pl *MLPolicy) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWithH
 			Event:          fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeLabel | fwk.UpdateNodeAllocatable},
 			QueueingHintFn: pl.isSchedulableAfterNodeChange,
 		},
+		// cpuSpill refuses a GPU node on its free CPU and memory: a pod
+		// leaving it may make room.
+		{
+			Event:          fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Delete},
+			QueueingHintFn: pl.isSchedulableAfterPodDelete,
+		},
 	}, nil
 }
 
@@ -57,6 +63,22 @@ func (pl *MLPolicy) isSchedulableAfterNodeChange(logger klog.Logger, pod *v1.Pod
 	return fwk.Queue, nil
 }
 
+// isSchedulableAfterPodDelete queues a CPU pod, under a policy with
+// cpuSpill, when an assigned pod leaves: only cpuSpill refusals depend on
+// other pods.
+func (pl *MLPolicy) isSchedulableAfterPodDelete(logger klog.Logger, pod *v1.Pod, oldObj, _ interface{}) (fwk.QueueingHint, error) {
+	gone, ok := oldObj.(*v1.Pod)
+	if !ok || gone.Spec.NodeName == "" {
+		return fwk.QueueSkip, nil
+	}
+	a := pl.store.Load()
+	if a == nil || !a.Policy.CPUSpill || a.Policy.PodGPURequest(pod) > 0 {
+		return fwk.QueueSkip, nil
+	}
+	logger.V(5).Info("Assigned pod deleted: a GPU node may keep enough for spilling", "pod", klog.KObj(pod), "deleted", klog.KObj(gone))
+	return fwk.Queue, nil
+}
+
 // signKey names our fragment of the pod signature used for batching.
 const signKey = "ml-scheduler.io/MLPolicy.rule()"
 
@@ -73,12 +95,17 @@ func (pl *MLPolicy) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment,
 	if rule.Colocate != nil {
 		return nil, fwk.NewStatus(fwk.Unschedulable, "rule colocates a job's pods")
 	}
-	return []fwk.SignFragment{{Key: signKey, Value: signature{
+	sig := signature{
 		Generation: a.Generation,
 		Rule:       rule.Index,
 		Namespace:  pod.Namespace,
 		GPUs:       a.Policy.PodGPURequest(pod),
-	}}}, nil
+	}
+	if a.Policy.Fragmentation || a.Policy.CPUSpill {
+		// Scores and spill decisions follow the learned workload.
+		sig.Workload = pl.workload(a.Policy).Generation
+	}
+	return []fwk.SignFragment{{Key: signKey, Value: sig}}, nil
 }
 
 type signature struct {
@@ -86,6 +113,7 @@ type signature struct {
 	Rule       int
 	Namespace  string
 	GPUs       int64
+	Workload   int64
 }
 
 // PostBind records which rule placed the pod, as an Event on the pod.

@@ -8,6 +8,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 
+	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
 	"github.com/ml-scheduler/ml-scheduler/pkg/nodeindex"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policystore"
@@ -27,6 +28,12 @@ type cycleState struct {
 	gpus     int64
 	owned    policy.PoolSet
 	score    *scoreState
+	// spill: a CPU pod that cpuSpill lets onto GPU nodes keeping enough per
+	// free GPU; shape and workload are then set in PreFilter.
+	spill     bool
+	shape     fragmentation.Shape
+	shapeDone bool
+	workload  *fragmentation.Workload
 	// refusedInPreFilter: PreFilter refused every node and said why.
 	refusedInPreFilter bool
 }
@@ -73,6 +80,12 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 	}
 	if v := pl.index.View(); v != nil && v.Policy == a.Policy {
 		s.view = v
+	}
+	if !s.wantsGPU && a.Policy.CPUSpill {
+		// Filter runs in parallel: everything it reads is set here.
+		s.spill = true
+		s.podShape(pod)
+		s.workload = pl.workload(a.Policy)
 	}
 	cs.Write(stateKey, s)
 
@@ -124,10 +137,16 @@ func (pl *MLPolicy) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, node
 		nc = &c
 	}
 	v := s.active.Policy.Admits(s.rule, nc, s.wantsGPU, &s.owned)
-	if v == policy.VerdictOK {
-		return nil
+	if v != policy.VerdictOK {
+		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, s.messages.reason(v, s.rule))
 	}
-	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, s.messages.reason(v, s.rule))
+	if s.spill && nc.GPUs > 0 {
+		if f := freeOf(s, nodeInfo, nc); !spillKeeps(s, &f) {
+			// Resolvable: the node may free CPU or memory later.
+			return fwk.NewStatus(fwk.Unschedulable, ReasonWouldStrand)
+		}
+	}
+	return nil
 }
 
 // refuseAll is PreFilter's verdict when the index admits no node: nil (let
@@ -136,7 +155,7 @@ func (pl *MLPolicy) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, node
 // every node, but only for pods that cannot be placed.
 func (s *cycleState) refuseAll(all []fwk.NodeInfo) *fwk.Status {
 	p := s.active.Policy
-	var counts [policy.VerdictOwnedPool + 1]int
+	var counts [policy.VerdictWouldStrand + 1]int
 	for _, ni := range all {
 		nc := p.Classify(ni.Node())
 		v := p.Admits(s.rule, &nc, s.wantsGPU, &s.owned)
@@ -146,7 +165,7 @@ func (s *cycleState) refuseAll(all []fwk.NodeInfo) *fwk.Status {
 		counts[v]++
 	}
 	var why []string
-	for v := policy.VerdictNotInPool; v <= policy.VerdictOwnedPool; v++ {
+	for v := policy.VerdictNotInPool; v <= policy.VerdictWouldStrand; v++ {
 		if counts[v] > 0 {
 			why = append(why, fmt.Sprintf("%d %s", counts[v], s.messages.reason(v, s.rule)))
 		}
@@ -185,6 +204,8 @@ func (s *cycleState) explain(qualify int) string {
 	switch {
 	case s.wantsGPU:
 		where = append(where, fmt.Sprintf("with GPUs (it requests %d)", s.gpus))
+	case p.ReserveGPUNodes && p.CPUSpill:
+		where = append(where, "without GPUs, or with GPUs where it leaves each free GPU the CPU and memory a GPU pod needs (it requests none; reserveGPUNodes with cpuSpill)")
 	case p.ReserveGPUNodes:
 		where = append(where, "without GPUs (it requests none and reserveGPUNodes is on)")
 	}

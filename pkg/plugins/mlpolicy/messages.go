@@ -15,6 +15,7 @@ const (
 	ReasonNoGPU          = "node(s) have no GPU"
 	ReasonOwnedPool      = "node(s) are in a pool owned by other namespaces"
 	ReasonNoPolicy       = "no valid placement policy is loaded"
+	ReasonWouldStrand    = "node(s) are reserved for GPU workloads: the pod would leave their free GPUs too little CPU or memory"
 )
 
 // messages are the per-rule reason strings of one policy, built once per
@@ -56,6 +57,8 @@ func (m *messages) reason(v policy.Verdict, r *policy.CompiledRule) string {
 		return ReasonNoGPU
 	case policy.VerdictOwnedPool:
 		return ReasonOwnedPool
+	case policy.VerdictWouldStrand:
+		return ReasonWouldStrand
 	}
 	return ""
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ml-scheduler/ml-scheduler/pkg/apis/config"
 	configv1 "github.com/ml-scheduler/ml-scheduler/pkg/apis/config/v1"
 	"github.com/ml-scheduler/ml-scheduler/pkg/apis/config/validation"
+	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
 	"github.com/ml-scheduler/ml-scheduler/pkg/nodeindex"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policystore"
@@ -33,6 +34,8 @@ type MLPolicy struct {
 	handle fwk.Handle
 	store  *policystore.Store
 	index  *nodeindex.Index
+	// learner learns the expected pod shapes MinFragmentation and cpuSpill plan for.
+	learner *fragmentation.Learner
 	// messages holds the reason strings of the policy in force, built once per swap.
 	messages atomic.Pointer[messages]
 	// running is set by the first scheduling cycle: from then on the
@@ -76,7 +79,7 @@ func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, 
 	logger := klog.FromContext(ctx).WithValues("plugin", Name)
 	ctx = klog.NewContext(ctx, logger)
 	policystore.RegisterMetrics()
-	pl := &MLPolicy{handle: h, store: store, index: nodeindex.New(), profileName: h.ProfileName()}
+	pl := &MLPolicy{handle: h, store: store, index: nodeindex.New(), learner: fragmentation.NewLearner(), profileName: h.ProfileName()}
 	if args.PolicyConfigMapName != "" {
 		pl.source = fmt.Sprintf("ConfigMap %s/%s", args.PolicyConfigMapNamespace, args.PolicyConfigMapName)
 		pl.noPolicy = fmt.Sprintf("%s (%s: its %s annotation and %s Events say why)",
@@ -108,6 +111,9 @@ func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, 
 			DeleteFunc: pl.onNodeDelete,
 		}); err != nil {
 			return nil, fmt.Errorf("%s: watching nodes: %w", Name, err)
+		}
+		if err := pl.watchPods(); err != nil {
+			return nil, fmt.Errorf("%s: watching pods: %w", Name, err)
 		}
 	}
 	if args.PolicyConfigMapName != "" && h.ClientSet() != nil {

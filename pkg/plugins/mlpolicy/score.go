@@ -7,12 +7,17 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	fwk "k8s.io/kube-scheduler/framework"
 
+	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
 
 // scoreState is what PreScore computed for Score.
 type scoreState struct {
+	// packing: the rule packs (BinPack, Spread or, with frag, MinFragmentation).
 	packing   bool
+	frag      bool
+	shape     fragmentation.Shape
+	workload  *fragmentation.Workload
 	preferred bool
 	// domainCount counts, per topology value, the job's pods already placed;
 	// nil when the rule does not colocate or the pod has no job label.
@@ -33,8 +38,13 @@ func (pl *MLPolicy) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, 
 	}
 	r := s.rule
 	ss := &scoreState{
-		packing:   r.Packing != "" && s.wantsGPU,
+		packing:   r.Packing != "",
+		frag:      r.Packing == policy.PackingMinFragmentation,
 		preferred: r.PreferredSum > 0,
+	}
+	if ss.packing {
+		ss.shape = s.podShape(pod)
+		ss.workload = pl.workload(s.active.Policy)
 	}
 	if r.Colocate != nil {
 		if job, ok := pod.Labels[r.Colocate.JobLabel]; ok {
@@ -90,8 +100,9 @@ func (pl *MLPolicy) countJob(namespace string, c *policy.Colocation, job string,
 }
 
 // Score sums the active parts, each in [0, MaxNodeScore]:
-//   - GPU packing: the node's GPU allocation after placing the pod
-//     (BinPack: fuller is better; Spread: emptier is better);
+//   - packing (packing.go): BinPack, the node's GPU, CPU and memory
+//     allocation after placing the pod (fuller is better), Spread its
+//     reverse, MinFragmentation a key NormalizeScore rescales;
 //   - preferences: matched weight over the rule's total weight;
 //   - colocation: the job's pods in the node's domain over the most in any domain.
 func (pl *MLPolicy) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
@@ -106,7 +117,13 @@ func (pl *MLPolicy) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeI
 	node := nodeInfo.Node()
 	var total int64
 	if ss.packing {
-		total += packingScore(s, nodeInfo)
+		nc := s.classOf(node)
+		f := freeOf(s, nodeInfo, nc)
+		if ss.frag {
+			total += fragKey(s, &f) << fragShift
+		} else {
+			total += packingScore(s, &f)
+		}
 	}
 	if ss.preferred {
 		set := labels.Set(node.Labels)
@@ -126,40 +143,26 @@ func (pl *MLPolicy) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeI
 	return total, nil
 }
 
-func packingScore(s *cycleState, nodeInfo fwk.NodeInfo) int64 {
-	alloc := nodeInfo.GetAllocatable().GetScalarResources()
-	used := nodeInfo.GetRequested().GetScalarResources()
-	var capacity, inUse int64
-	for _, res := range s.active.Policy.GPUResources {
-		capacity += alloc[res]
-		inUse += used[res]
-	}
-	if capacity == 0 {
-		return 0
-	}
-	after := inUse + s.gpus
-	if after > capacity {
-		after = capacity
-	}
-	fill := after * fwk.MaxNodeScore / capacity
-	if s.rule.Packing == policy.PackingSpread {
-		return fwk.MaxNodeScore - fill
-	}
-	return fill
-}
-
 // ScoreExtensions returns the plugin itself for NormalizeScore.
 func (pl *MLPolicy) ScoreExtensions() fwk.ScoreExtensions { return pl }
 
-// NormalizeScore divides the summed parts by their number, bringing the
-// score back into [0, MaxNodeScore] while keeping its absolute meaning (a
-// half-full GPU node scores 50 under BinPack whatever the other nodes are).
+// NormalizeScore rescales the MinFragmentation key over the scored nodes
+// (FGD picks the node of least fragmentation growth, whatever its absolute
+// value) and divides the summed parts by their number, bringing the score
+// back into [0, MaxNodeScore]; the other parts keep their absolute meaning
+// (a half-full node scores 50 under BinPack whatever the other nodes are).
 func (pl *MLPolicy) NormalizeScore(_ context.Context, cs fwk.CycleState, _ *v1.Pod, scores fwk.NodeScoreList) *fwk.Status {
 	s, err := readState(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	if s.score == nil || s.score.parts <= 1 {
+	if s.score == nil {
+		return nil
+	}
+	if s.score.frag {
+		normalizeFragmentation(scores)
+	}
+	if s.score.parts <= 1 {
 		return nil
 	}
 	for i := range scores {

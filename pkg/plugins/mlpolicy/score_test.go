@@ -68,14 +68,20 @@ func TestScore(t *testing.T) {
 		// want is the normalized score of n1..n6; nil: PreScore skips.
 		want []int64
 	}{
-		// (used+1)*100/8: n1 7/8, n2 3/8, the empty nodes 1/8.
+		// BinPack: (5 GPU + 1 CPU + 1 memory)/7 of the node's allocation
+		// after placing the pod (nodes: 32 CPUs, 128Gi; every pod asks 1 CPU).
+		// n1: 5*7/8 + 3/32 -> 63; n2: 5*3/8 + 2/32 -> 27; the empty nodes 5/8 + ~2/32 -> 9.
 		{name: "BinPack prefers the node with more GPUs requested",
-			pod: makePod("ml", "p", "1", "mode", "pack"), want: []int64{87, 37, 12, 12, 12, 12}},
+			pod: makePod("ml", "p", "1", "mode", "pack"), want: []int64{63, 27, 9, 9, 9, 9}},
+		// n1: GPUs capped at 8/8: 5 + 3/32 -> 72; n2 5*6/8 + 2/32 -> 54; others 5*4/8 -> 36.
 		{name: "BinPack is capped at a full node",
-			pod: makePod("ml", "p", "4", "mode", "pack"), want: []int64{100, 75, 50, 50, 50, 50}},
+			pod: makePod("ml", "p", "4", "mode", "pack"), want: []int64{72, 54, 36, 36, 36, 36}},
 		{name: "Spread prefers the emptiest node",
-			pod: makePod("ml", "p", "1", "mode", "spread"), want: []int64{13, 63, 88, 88, 88, 88}},
-		{name: "packing does not score a pod without GPUs", pod: makePod("ml", "p", "", "mode", "pack")},
+			pod: makePod("ml", "p", "1", "mode", "spread"), want: []int64{37, 73, 91, 91, 91, 91}},
+		// A CPU pod is packed on CPU and memory: (CPU after)/32 over 2 parts.
+		// n1 3/32 -> 4; n5 (no pod yet) 1/32 -> 1; the others 2/32 -> 3.
+		{name: "BinPack packs a pod without GPUs on CPU and memory",
+			pod: makePod("ml", "p", "", "mode", "pack"), want: []int64{4, 3, 3, 3, 1, 3}},
 		// zone a: 30 of 40, ssd: 10 of 40.
 		{name: "preferred weights", pod: makePod("ml", "p", "", "mode", "prefer"), want: []int64{75, 25, 100, 0, 0, 0}},
 		// r1 has 2 of the job's pods (the most), r2 1 (the other namespace's pod
@@ -87,10 +93,10 @@ func TestScore(t *testing.T) {
 		{name: "colocation of a job with no placed pod is skipped",
 			pod: makePod("ml", "p", "", "mode", "colocate", "job", "new")},
 		{name: "colocation skipped for a pod without the job label", pod: makePod("ml", "p", "", "mode", "colocate")},
-		// (pack + prefer + colocate) / 3: n1 (87+100+100)/3, n2 (37+0+100)/3,
-		// n3 (12+100+50)/3, n4 (12+0+50)/3, n5 and n6 12/3.
+		// (pack + prefer + colocate) / 3: n1 (63+100+100)/3, n2 (27+0+100)/3,
+		// n3 (9+100+50)/3, n4 (9+0+50)/3, n5 and n6 9/3.
 		{name: "three parts are averaged back into [0, 100]",
-			pod: makePod("ml", "p", "1", "mode", "all", "job", "j1"), want: []int64{95, 45, 54, 20, 4, 4}},
+			pod: makePod("ml", "p", "1", "mode", "all", "job", "j1"), want: []int64{87, 42, 53, 19, 3, 3}},
 		{name: "default rule scores nothing", pod: makePod("ml", "p", "1")},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,124 @@
+package mlpolicy
+
+import (
+	fwk "k8s.io/kube-scheduler/framework"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
+	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
+)
+
+// Weights of GPU, CPU and memory in BinPack/Spread: for a GPU pod the GPUs
+// decide and CPU and memory break ties; a CPU pod is packed on CPU and memory.
+const (
+	gpuWeight    = 5
+	cpuWeight    = 1
+	memoryWeight = 1
+)
+
+// nodeFree is what a node has left and what it has, over the policy's GPU resources.
+type nodeFree struct {
+	fragmentation.Free
+	allocCPU, allocMemory, allocGPUs int64
+}
+
+func freeOf(s *cycleState, nodeInfo fwk.NodeInfo, nc *policy.NodeClass) nodeFree {
+	alloc, used := nodeInfo.GetAllocatable(), nodeInfo.GetRequested()
+	f := nodeFree{allocCPU: alloc.GetMilliCPU(), allocMemory: alloc.GetMemory()}
+	f.MilliCPU = f.allocCPU - used.GetMilliCPU()
+	f.Memory = f.allocMemory - used.GetMemory()
+	f.Model = nc.ModelBit
+	if nc.GPUs > 0 {
+		a, u := alloc.GetScalarResources(), used.GetScalarResources()
+		for _, res := range s.active.Policy.GPUResources {
+			f.allocGPUs += a[res]
+			f.GPUs += a[res] - u[res]
+		}
+	}
+	return f
+}
+
+// fill is the node's weighted allocation after placing the pod, in
+// [0, MaxNodeScore]: GPUs, CPU and memory for a GPU pod, CPU and memory for
+// a CPU pod (a node without GPUs then counts as fuller than none).
+func fill(f *nodeFree, pod *fragmentation.Shape) int64 {
+	var num, den float64
+	add := func(w, free, alloc, asked int64) {
+		if alloc <= 0 {
+			return
+		}
+		used := alloc - free + asked
+		if used > alloc {
+			used = alloc
+		}
+		num += float64(w) * float64(used) / float64(alloc)
+		den += float64(w)
+	}
+	if pod.GPUs > 0 {
+		add(gpuWeight, f.GPUs, f.allocGPUs, pod.GPUs)
+	}
+	add(cpuWeight, f.MilliCPU, f.allocCPU, pod.MilliCPU)
+	add(memoryWeight, f.Memory, f.allocMemory, pod.Memory)
+	if den == 0 {
+		return 0
+	}
+	return int64(num / den * float64(fwk.MaxNodeScore))
+}
+
+// packingScore is the BinPack or Spread part, in [0, MaxNodeScore].
+func packingScore(s *cycleState, f *nodeFree) int64 {
+	v := fill(f, &s.score.shape)
+	if s.rule.Packing == policy.PackingSpread {
+		return fwk.MaxNodeScore - v
+	}
+	return v
+}
+
+// The MinFragmentation part is a key ordered like the node's merit,
+// carried above fragShift in the raw score and rescaled to
+// [0, MaxNodeScore] over the scored nodes by NormalizeScore (the other
+// parts sum to less than 1<<fragShift). Merit, best first: for a CPU pod,
+// a node without GPUs; then the least growth of the expected fragmented
+// GPUs; then the fuller node.
+const (
+	fragShift = 16
+	// fragResolution: fragmentation differences below 1/fragResolution of a
+	// GPU are ties, broken by fill.
+	fragResolution = 10000
+	// fragRange bounds |delta| (in GPUs) so the key stays positive; a GPU
+	// node of a CPU pod also loses fragRange, below every CPU node.
+	fragRange = 256
+)
+
+func fragKey(s *cycleState, f *nodeFree) int64 {
+	ss := s.score
+	delta := ss.workload.Delta(f.Free, ss.shape)
+	if ss.shape.GPUs == 0 && f.allocGPUs > 0 {
+		delta += fragRange
+	}
+	delta = min(max(delta, -fragRange), 2*fragRange)
+	merit := int64((2*fragRange - delta) * fragResolution)
+	return merit*(fwk.MaxNodeScore+1) + fill(f, &ss.shape)
+}
+
+// normalizeFragmentation rescales the fragmentation keys of the scored
+// nodes to [0, MaxNodeScore], the best node getting MaxNodeScore, and adds
+// the other parts back.
+func normalizeFragmentation(scores fwk.NodeScoreList) {
+	if len(scores) == 0 {
+		return
+	}
+	const low = 1<<fragShift - 1
+	lo, hi := scores[0].Score>>fragShift, scores[0].Score>>fragShift
+	for i := range scores {
+		k := scores[i].Score >> fragShift
+		lo, hi = min(lo, k), max(hi, k)
+	}
+	for i := range scores {
+		k, rest := scores[i].Score>>fragShift, scores[i].Score&low
+		norm := int64(fwk.MaxNodeScore)
+		if hi > lo {
+			norm = (k - lo) * fwk.MaxNodeScore / (hi - lo)
+		}
+		scores[i].Score = norm + rest
+	}
+}
