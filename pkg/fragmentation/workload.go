@@ -2,6 +2,7 @@ package fragmentation
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 )
@@ -52,6 +53,9 @@ type Workload struct {
 	// gpu holds the GPU shapes, fewest GPUs first, so a scan stops at the
 	// first shape asking more GPUs than the node has free.
 	gpu []gpuShape
+	// byModel[i] holds the shapes of gpu that accept model bit i: a node
+	// has one model, so its scan skips the shapes that exclude it.
+	byModel [maxModels][]gpuShape
 	// Shapes is the workload as built, heaviest first (for display).
 	Shapes []WeightedShape
 	// KeepMilliCPUPerGPU and KeepMemoryPerGPU are what an expected GPU pod
@@ -111,8 +115,30 @@ func NewWorkload(shapes []WeightedShape) *Workload {
 		}
 		return a.models < b.models
 	})
+	var used ModelSet
+	for _, g := range w.gpu {
+		used |= g.models
+	}
+	for i := 0; i < maxModels; i++ {
+		if used&(1<<uint(i)) == 0 {
+			continue
+		}
+		for _, g := range w.gpu {
+			if g.models&(1<<uint(i)) != 0 {
+				w.byModel[i] = append(w.byModel[i], g)
+			}
+		}
+	}
 	w.KeepMilliCPUPerGPU, w.KeepMemoryPerGPU = w.keepPerGPU()
 	return w
+}
+
+// shapesFor returns the GPU shapes that accept the node's model.
+func (w *Workload) shapesFor(model ModelSet) []gpuShape {
+	if model == 0 || model&(model-1) != 0 { // not a single model: scan all
+		return w.gpu
+	}
+	return w.byModel[bits.TrailingZeros64(uint64(model))]
 }
 
 func shapeLess(a, b Shape) bool {
@@ -174,8 +200,9 @@ func (w *Workload) Empty() bool { return w == nil || len(w.gpu) == 0 }
 // usable is the probability that the next pod is a GPU pod that fits f.
 func (w *Workload) usable(f *Free) float64 {
 	var p float64
-	for i := range w.gpu {
-		s := &w.gpu[i]
+	shapes := w.shapesFor(f.Model)
+	for i := range shapes {
+		s := &shapes[i]
 		if s.gpus > f.GPUs {
 			break
 		}
@@ -184,6 +211,27 @@ func (w *Workload) usable(f *Free) float64 {
 		}
 	}
 	return p
+}
+
+// usable2 is usable of before and of after in one pass; after must have no
+// more of anything than before (a pod placed on it), so a shape that does
+// not fit before does not fit after.
+func (w *Workload) usable2(before, after *Free) (pb, pa float64) {
+	shapes := w.shapesFor(before.Model)
+	for i := range shapes {
+		s := &shapes[i]
+		if s.gpus > before.GPUs {
+			break
+		}
+		if !s.fits(before) {
+			continue
+		}
+		pb += s.p
+		if s.fits(after) {
+			pa += s.p
+		}
+	}
+	return pb, pa
 }
 
 // Fragmentation is the expected number of the node's free GPUs the next pod
@@ -206,5 +254,12 @@ func (w *Workload) Delta(f Free, pod Shape) float64 {
 	if after.GPUs < 0 {
 		after.GPUs = 0
 	}
-	return w.Fragmentation(after) - w.Fragmentation(f)
+	if f.GPUs <= 0 {
+		return 0
+	}
+	if w == nil {
+		return float64(after.GPUs - f.GPUs)
+	}
+	pb, pa := w.usable2(&f, &after)
+	return float64(after.GPUs)*(1-pa) - float64(f.GPUs)*(1-pb)
 }

@@ -150,3 +150,76 @@ func TestFilterAdmittedDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// fragBenchSetup: the benchmark cluster under a MinFragmentation policy
+// with cpuSpill, and a learned workload of about as many shapes as the
+// Alibaba GPU trace has (112 distinct requests in its default sample).
+func fragBenchSetup(tb testing.TB) (*MLPolicy, fwk.NodeInfo) {
+	tb.Helper()
+	ctx := context.Background()
+	pl := newTestPlugin(tb, ctx, storeWith(mustLoad(tb, "apiVersion: ml-scheduler.io/v1alpha1\nkind: PlacementPolicy\ncpuSpill: {}\ndefault: {packing: MinFragmentation}\n")), benchCluster(), nil)
+	gpus := []string{"1", "1", "1", "1", "2", "4", "8", ""}
+	for i := 0; i < 112; i++ {
+		p := sizedPod(fmt.Sprintf("seen-%d", i), fmt.Sprintf("%dm", 1000+(i*1500)%30000), fmt.Sprintf("%dGi", 4+(i*7)%120), gpus[i%len(gpus)])
+		p.Spec.SchedulerName = pl.profileName
+		pl.onPod(p)
+	}
+	node, _ := pl.handle.SnapshotSharedLister().NodeInfos().Get("node-000")
+	return pl, node
+}
+
+func BenchmarkScoreMinFragmentation(b *testing.B) {
+	pl, node := fragBenchSetup(b)
+	for _, c := range []struct{ name, gpus string }{{"gpu-pod", "1"}, {"cpu-pod", ""}} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			pod := sizedPod("p", "4", "16Gi", c.gpus)
+			cs := framework.NewCycleState()
+			if _, s := pl.PreFilter(ctx, cs, pod, nil); !s.IsSuccess() && !s.IsSkip() {
+				b.Fatal(s)
+			}
+			if s := pl.PreScore(ctx, cs, pod, nil); !s.IsSuccess() {
+				b.Fatal(s)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, s := pl.Score(ctx, cs, pod, node); !s.IsSuccess() {
+					b.Fatal(s)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFilterSpill: a CPU pod judged on a GPU node's free resources.
+func BenchmarkFilterSpill(b *testing.B) {
+	pl, node := fragBenchSetup(b)
+	ctx := context.Background()
+	pod := sizedPod("p", "4", "16Gi", "")
+	cs := framework.NewCycleState()
+	if _, s := pl.PreFilter(ctx, cs, pod, nil); !s.IsSuccess() && !s.IsSkip() {
+		b.Fatal(s)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		pl.Filter(ctx, cs, pod, node)
+	}
+}
+
+// TestScoreMinFragmentationDoesNotAllocate: Score stays allocation-free
+// with packing by fragmentation.
+func TestScoreMinFragmentationDoesNotAllocate(t *testing.T) {
+	pl, node := fragBenchSetup(t)
+	ctx := context.Background()
+	pod := sizedPod("p", "4", "16Gi", "1")
+	cs := framework.NewCycleState()
+	if _, s := pl.PreFilter(ctx, cs, pod, nil); !s.IsSuccess() && !s.IsSkip() {
+		t.Fatal(s)
+	}
+	if s := pl.PreScore(ctx, cs, pod, nil); !s.IsSuccess() {
+		t.Fatal(s)
+	}
+	if a := testing.AllocsPerRun(100, func() { pl.Score(ctx, cs, pod, node) }); a != 0 {
+		t.Errorf("Score allocates %v times per call, want 0", a)
+	}
+}
