@@ -21,9 +21,9 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ml-scheduler/ml-scheduler/internal/cluster"
+	"github.com/ml-scheduler/ml-scheduler/internal/controlplane"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policywatch"
-	"github.com/ml-scheduler/ml-scheduler/test/cluster"
-	"github.com/ml-scheduler/ml-scheduler/test/controlplane"
 )
 
 func main() {

@@ -1,5 +1,5 @@
 // Package cluster builds sample GPU clusters on a real control plane and runs
-// the ml-scheduler binary against it. The integration tests and the demo use it.
+// the ml-scheduler binary against it. The tests, the demo and the benchmark use it.
 package cluster
 
 import (

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ml-scheduler/ml-scheduler/test/controlplane"
+	"github.com/ml-scheduler/ml-scheduler/internal/controlplane"
 )
 
 // SchedulerOptions configure one ml-scheduler process.

@@ -1,7 +1,8 @@
 // Package controlplane runs a real etcd and kube-apiserver on loopback for
-// integration tests and the demo. There is no kube-controller-manager: no
-// ServiceAccounts/tokens are created, no garbage collection happens and deleted
-// namespaces stay Terminating; tests create what they need directly.
+// the tests, the demo and the benchmark (bench/cmd/binrun). There is no
+// kube-controller-manager: no ServiceAccounts/tokens are created, no garbage
+// collection happens and deleted namespaces stay Terminating; tests create
+// what they need directly.
 package controlplane
 
 import (

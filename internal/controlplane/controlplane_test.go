@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/ml-scheduler/ml-scheduler/test/controlplane"
+	"github.com/ml-scheduler/ml-scheduler/internal/controlplane"
 )
 
 func TestControlPlane(t *testing.T) {

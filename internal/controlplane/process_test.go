@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ml-scheduler/ml-scheduler/test/controlplane"
+	"github.com/ml-scheduler/ml-scheduler/internal/controlplane"
 )
 
 func TestStartMissingBinaries(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/ml-scheduler/ml-scheduler/test/controlplane"
+	"github.com/ml-scheduler/ml-scheduler/internal/controlplane"
 )
 
 // Env is a cluster with ml-scheduler installed from manifests/, as the

@@ -17,9 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ml-scheduler/ml-scheduler/internal/cluster"
+	"github.com/ml-scheduler/ml-scheduler/internal/controlplane"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
-	"github.com/ml-scheduler/ml-scheduler/test/cluster"
-	"github.com/ml-scheduler/ml-scheduler/test/controlplane"
 )
 
 const (

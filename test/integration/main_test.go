@@ -12,7 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/ml-scheduler/ml-scheduler/test/cluster"
+	"github.com/ml-scheduler/ml-scheduler/internal/cluster"
 )
 
 // TestRealControlPlane runs first: it shows the tests talk to a real

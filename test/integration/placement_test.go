@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 
-	"github.com/ml-scheduler/ml-scheduler/test/cluster"
+	"github.com/ml-scheduler/ml-scheduler/internal/cluster"
 )
 
 // TestPlacement: pods land where the policy says, one subtest per capability.

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/ml-scheduler/ml-scheduler/test/cluster"
+	"github.com/ml-scheduler/ml-scheduler/internal/cluster"
 )
 
 // updatePolicyTimed writes policy text into the ConfigMap and returns how long

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/ml-scheduler/ml-scheduler/test/cluster"
+	"github.com/ml-scheduler/ml-scheduler/internal/cluster"
 )
 
 func testBinPack(t *testing.T) {

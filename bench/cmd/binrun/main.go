@@ -1,6 +1,6 @@
 // Command binrun is the binary-level benchmark: the ml-scheduler binary and
 // the stock kube-scheduler v1.37.2 binary, each in turn as a second scheduler
-// process against a real etcd + kube-apiserver (test/controlplane), with the
+// process against a real etcd + kube-apiserver (internal/controlplane), with the
 // same nodes and pods as the scheduler_perf benchmark (bench/workloads).
 // Throughput and creation-to-binding latency are measured from the API (a
 // watch in this process), CPU time from the scheduler's /proc/<pid>/stat.
@@ -25,8 +25,8 @@ import (
 
 	"github.com/ml-scheduler/ml-scheduler/bench/internal/stats"
 
-	"github.com/ml-scheduler/ml-scheduler/test/cluster"
-	"github.com/ml-scheduler/ml-scheduler/test/controlplane"
+	"github.com/ml-scheduler/ml-scheduler/internal/cluster"
+	"github.com/ml-scheduler/ml-scheduler/internal/controlplane"
 )
 
 type schedulerUnderTest struct {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ml-scheduler/ml-scheduler/test/controlplane"
+	"github.com/ml-scheduler/ml-scheduler/internal/controlplane"
 )
 
 // Both schedulers run as users deploy them, as a second scheduler next to
