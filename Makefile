@@ -7,7 +7,7 @@ LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.37.2+mlsched.$(VERSION
            -X k8s.io/component-base/version.buildDate=$(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
 export ML_SCHEDULER_BIN_DIR := $(BIN)
 
-.PHONY: all build control-plane test test-unit test-integration demo clean fuzz
+.PHONY: all build control-plane verify test test-unit test-integration demo clean fuzz
 
 all: build
 
@@ -18,6 +18,13 @@ control-plane:
 build: control-plane
 	@mkdir -p $(BIN)
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ml-scheduler ./cmd/ml-scheduler
+
+# Formatting and vet; CI (.ci/run) runs it before the tests. Every Go file
+# outside .cache must be gofmt-clean.
+verify:
+	@files=$$(gofmt -l $$(find . -path ./.cache -prune -o -name '*.go' -print)); \
+	  if [ -n "$$files" ]; then echo "gofmt: these files are not formatted (run gofmt -w on them):"; echo "$$files"; exit 1; fi
+	go vet ./...
 
 # Unit tests run without binaries; the integration packages need etcd,
 # kube-apiserver and ml-scheduler in .cache/bin (internal/controlplane's own
