@@ -1,0 +1,28 @@
+// Command kubectl-mlsched is ml-scheduler's kubectl plugin: put it on PATH
+// and run `kubectl mlsched <verb>`. Each verb is one file of this package,
+// registered in newRootCommand.
+//
+// Exit codes: 0 success, 1 runtime error, 2 usage error.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+func main() {
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	cmd := newRootCommand(streams)
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+		var u usageError
+		if errors.As(err, &u) {
+			fmt.Fprintf(streams.ErrOut, "See '%s --help'.\n", u.command)
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,186 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/pkg/scheduler"
+	internalqueue "k8s.io/kubernetes/pkg/scheduler/backend/queue"
+	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
+	"k8s.io/kubernetes/pkg/scheduler/profile"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
+)
+
+// BackendInProcess and BackendCluster name Result.Backend.
+const (
+	BackendInProcess = "in-process"
+	BackendCluster   = "cluster"
+)
+
+var podsResource = v1.SchemeGroupVersion.WithResource("pods")
+
+// runInProcess builds the scheduler as cmd/kube-scheduler/app.Setup does,
+// on a fake clientset, and replays w through it.
+func runInProcess(ctx context.Context, w *Workload, c Configuration, s *schedulerSetup, opts Options) (*Result, error) {
+	ctx, cancel := context.WithCancel(klog.NewContext(ctx, opts.Log))
+	defer cancel()
+
+	// NewSimpleClientset, not NewClientset: the field-managed tracker of
+	// the latter computes managed fields on every write, which costs more
+	// than the scheduling itself here and changes nothing the scheduler reads.
+	client := fake.NewSimpleClientset() //nolint:staticcheck // see above
+	client.PrependReactor("create", "pods", bindReactor(client.Tracker()))
+	client.PrependReactor("create", "*", setMetadata)
+	// Events (the scheduler's Scheduled/FailedScheduling, MLPolicy's
+	// PlacedByRule) are accepted but not stored: nothing in the scheduler
+	// reads them back, and keeping tens of thousands in the tracker only
+	// costs memory and GC time.
+	for _, verb := range []string{"create", "update", "patch"} {
+		client.PrependReactor(verb, "events", dropEvent)
+	}
+
+	// Everything the scheduler starts with is in the tracker before any
+	// informer lists: nothing can be missed, and no watch channel (the fake
+	// watcher's buffer is 100 events) fills up.
+	if err := prepare(ctx, client, w, c, s); err != nil {
+		return nil, err
+	}
+
+	cfg := s.cfg
+	informerFactory := scheduler.NewInformerFactory(client, 0, nil)
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
+	registry := frameworkruntime.Registry{}
+	if err := registry.Register(mlpolicy.Name, mlpolicy.New); err != nil {
+		return nil, err
+	}
+	// The options of app.Setup, minus the kubeconfig and the dynamic
+	// informers (no CRDs here). The deprecated flag
+	// --pod-max-in-unschedulable-pods-duration keeps its default (5m).
+	sched, err := scheduler.New(ctx,
+		client,
+		informerFactory,
+		nil,
+		profile.NewRecorderFactory(broadcaster),
+		scheduler.WithComponentConfigVersion(cfg.TypeMeta.APIVersion),
+		scheduler.WithProfiles(cfg.Profiles...),
+		scheduler.WithPercentageOfNodesToScore(cfg.PercentageOfNodesToScore),
+		scheduler.WithFrameworkOutOfTreeRegistry(registry),
+		scheduler.WithPodMaxBackoffSeconds(cfg.PodMaxBackoffSeconds),
+		scheduler.WithPodInitialBackoffSeconds(cfg.PodInitialBackoffSeconds),
+		scheduler.WithPodMaxInUnschedulablePodsDuration(internalqueue.DefaultPodMaxInUnschedulablePodsDuration),
+		scheduler.WithExtenders(cfg.Extenders...),
+		scheduler.WithParallelism(cfg.Parallelism),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("building the scheduler: %w", err)
+	}
+	broadcaster.StartRecordingToSink(ctx.Done())
+	defer broadcaster.Shutdown()
+
+	// As app.Run: start the informers, wait for their sync and for the
+	// handlers to have seen the initial lists, then schedule.
+	informerFactory.Start(ctx.Done())
+	defer informerFactory.Shutdown()
+	informerFactory.WaitForCacheSync(ctx.Done())
+	if err := sched.WaitForHandlersSync(ctx); err != nil {
+		return nil, fmt.Errorf("scheduler handlers not synced: %w", err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		sched.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-stopped
+	}()
+
+	return drive(ctx, client, w, c, s, opts, hooks{
+		backend: BackendInProcess,
+		// The fake clientset keeps a copy of every action; drop them.
+		afterPod: client.ClearActions,
+	})
+}
+
+// setMetadata sets what the apiserver sets on a created object and the
+// scheduler relies on: a UID (its cache keys pods by UID) and a
+// creationTimestamp if none was given. It lets the next reactor store it.
+func setMetadata(action clienttesting.Action) (bool, runtime.Object, error) {
+	create, ok := action.(clienttesting.CreateAction)
+	if !ok || action.GetSubresource() != "" {
+		return false, nil, nil
+	}
+	m, err := meta.Accessor(create.GetObject())
+	if err != nil {
+		return false, nil, nil
+	}
+	if m.GetUID() == "" {
+		m.SetUID(uuid.NewUUID())
+	}
+	if ts := m.GetCreationTimestamp(); ts.IsZero() {
+		m.SetCreationTimestamp(metav1.Now())
+	}
+	return false, nil, nil
+}
+
+func dropEvent(action clienttesting.Action) (bool, runtime.Object, error) {
+	switch a := action.(type) {
+	case clienttesting.CreateAction:
+		return true, a.GetObject(), nil
+	case clienttesting.UpdateAction:
+		return true, a.GetObject(), nil
+	}
+	return false, nil, nil // a patch: let the tracker answer (not found)
+}
+
+// bindReactor implements pods/binding as the apiserver does: it sets
+// spec.nodeName and the PodScheduled condition, refusing a pod already bound.
+func bindReactor(tracker clienttesting.ObjectTracker) clienttesting.ReactionFunc {
+	return func(action clienttesting.Action) (bool, runtime.Object, error) {
+		create, ok := action.(clienttesting.CreateAction)
+		if !ok || action.GetSubresource() != "binding" {
+			return false, nil, nil
+		}
+		b, ok := create.GetObject().(*v1.Binding)
+		if !ok {
+			return true, nil, fmt.Errorf("pods/binding: got %T", create.GetObject())
+		}
+		obj, err := tracker.Get(podsResource, b.Namespace, b.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		pod := obj.(*v1.Pod).DeepCopy()
+		if pod.Spec.NodeName != "" {
+			return true, nil, apierrors.NewConflict(podsResource.GroupResource(), b.Name,
+				fmt.Errorf("pod %s is already assigned to node %q", b.Name, pod.Spec.NodeName))
+		}
+		pod.Spec.NodeName = b.Target.Name
+		setScheduled(&pod.Status)
+		if err := tracker.Update(podsResource, pod, b.Namespace); err != nil {
+			return true, nil, err
+		}
+		return true, b, nil
+	}
+}
+
+func setScheduled(s *v1.PodStatus) {
+	now := metav1.Now()
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == v1.PodScheduled {
+			s.Conditions[i] = v1.PodCondition{Type: v1.PodScheduled, Status: v1.ConditionTrue, LastTransitionTime: now}
+			return
+		}
+	}
+	s.Conditions = append(s.Conditions, v1.PodCondition{Type: v1.PodScheduled, Status: v1.ConditionTrue, LastTransitionTime: now})
+}

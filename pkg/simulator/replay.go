@@ -1,0 +1,359 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	resourcehelper "k8s.io/component-helpers/resource"
+)
+
+// The replay driver below is shared by both backends: it only talks to a
+// kubernetes.Interface (the fake clientset in-process, a real apiserver's
+// client for RunOnCluster).
+
+// prepare creates what must exist before the queue is replayed: the
+// namespaces, the policy ConfigMap, the nodes (with their status) and the
+// running pods.
+func prepare(ctx context.Context, client kubernetes.Interface, w *Workload, c Configuration, s *schedulerSetup) error {
+	namespaces := map[string]bool{}
+	for _, p := range append(append([]*v1.Pod{}, w.Running...), w.Pods...) {
+		namespaces[namespaceOf(p)] = true
+	}
+	if len(c.Policy) > 0 {
+		namespaces[s.mlPolicy.PolicyConfigMapNamespace] = true
+	}
+	for _, ns := range sortedKeys(namespaces) {
+		_, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating namespace %s: %w", ns, err)
+		}
+	}
+	if len(c.Policy) > 0 {
+		if err := putPolicy(ctx, client, s, c.Policy); err != nil {
+			return err
+		}
+	}
+	// The apiserver lists nodes by name; the fake tracker does too. Create
+	// them in that order so a watching scheduler sees them in it as well.
+	nodes := append([]*v1.Node{}, w.Nodes...)
+	sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	for _, n := range nodes {
+		n = cleanNode(n)
+		created, err := client.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("creating node %s: %w", n.Name, err)
+		}
+		if len(created.Status.Allocatable) == 0 && len(n.Status.Allocatable) > 0 {
+			// A real apiserver drops the status of a created node.
+			created.Status = n.Status
+			if _, err := client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("writing the status of node %s: %w", n.Name, err)
+			}
+		}
+	}
+	for _, p := range w.Running {
+		p = cleanPod(p)
+		if p.Spec.NodeName == "" {
+			return fmt.Errorf("running pod %s/%s has no spec.nodeName", p.Namespace, p.Name)
+		}
+		if _, err := client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating running pod %s/%s: %w", p.Namespace, p.Name, err)
+		}
+	}
+	return nil
+}
+
+// putPolicy creates or replaces the policy ConfigMap the MLPolicy args name.
+func putPolicy(ctx context.Context, client kubernetes.Interface, s *schedulerSetup, policy []byte) error {
+	a := s.mlPolicy
+	cms := client.CoreV1().ConfigMaps(a.PolicyConfigMapNamespace)
+	cm := &v1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: a.PolicyConfigMapNamespace, Name: a.PolicyConfigMapName},
+		Data:       map[string]string{a.PolicyConfigMapKey: string(policy)},
+	}
+	_, err := cms.Create(ctx, cm, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		var old *v1.ConfigMap
+		if old, err = cms.Get(ctx, cm.Name, metav1.GetOptions{}); err == nil {
+			old.Data = cm.Data
+			_, err = cms.Update(ctx, old, metav1.UpdateOptions{})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("writing the policy ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
+	}
+	return nil
+}
+
+// podState is what the driver knows of one pod of the workload.
+type podState struct {
+	gpus int64
+	// node is set once the pod is seen bound.
+	node string
+	// unschedulable is set when the scheduler first reports the pod
+	// unschedulable (PodScheduled=False, reason Unschedulable).
+	unschedulable bool
+	message       string
+	// done is closed on the first outcome: bound or unschedulable.
+	done   chan struct{}
+	closed bool
+}
+
+func (st *podState) signal() {
+	if !st.closed {
+		st.closed = true
+		close(st.done)
+	}
+}
+
+// tracker follows the workload's pods through a pod informer.
+type tracker struct {
+	gpuResource v1.ResourceName
+	mu          sync.Mutex
+	pods        map[string]*podState
+	// allocated is the GPUs of the pods seen bound so far.
+	allocated int64
+}
+
+func (t *tracker) add(p *v1.Pod) *podState {
+	st := &podState{gpus: podGPUs(p, t.gpuResource), done: make(chan struct{})}
+	t.mu.Lock()
+	t.pods[keyOf(p)] = st
+	t.mu.Unlock()
+	return st
+}
+
+func (t *tracker) observe(obj interface{}) {
+	p, ok := obj.(*v1.Pod)
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.pods[keyOf(p)]
+	if st == nil || st.node != "" {
+		return
+	}
+	if p.Spec.NodeName != "" {
+		st.node = p.Spec.NodeName
+		t.allocated += st.gpus
+		st.signal()
+		return
+	}
+	if st.unschedulable {
+		return
+	}
+	for _, c := range p.Status.Conditions {
+		// Other reasons (SchedulerError) are retried by the scheduler: keep waiting.
+		if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable {
+			st.unschedulable = true
+			st.message = c.Message
+			st.signal()
+			return
+		}
+	}
+}
+
+// hooks adapt the driver to a backend.
+type hooks struct {
+	backend string
+	// afterPod runs after each replayed pod.
+	afterPod func()
+}
+
+// drive replays w's queue through a scheduler serving s.schedulerName on
+// client's API: pod i is created once pod i-1 is bound or reported
+// unschedulable. The nodes and running pods are already there (prepare).
+func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Configuration, s *schedulerSetup, opts Options, h hooks) (*Result, error) {
+	start := time.Now()
+	t := &tracker{gpuResource: opts.GPUResource, pods: map[string]*podState{}}
+	running := make([]*podState, len(w.Running))
+	for i, p := range w.Running {
+		running[i] = t.add(p)
+	}
+	queue := make([]*v1.Pod, len(w.Pods))
+	states := make([]*podState, len(w.Pods))
+	for i, p := range w.Pods {
+		queue[i] = queuePod(p, s.schedulerName)
+		states[i] = t.add(queue[i])
+	}
+
+	factory := informers.NewSharedInformerFactory(client, 0)
+	informer := factory.Core().V1().Pods().Informer()
+	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    t.observe,
+		UpdateFunc: func(_, obj interface{}) { t.observe(obj) },
+	}); err != nil {
+		return nil, err
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer func() {
+		stopWatch()
+		factory.Shutdown()
+	}()
+	factory.Start(watchCtx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+		return nil, fmt.Errorf("pod informer did not sync: %w", ctx.Err())
+	}
+	// The running pods are bound: wait until the informer has seen them all.
+	for _, st := range running {
+		select {
+		case <-st.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+
+	clusterGPUs := int64(0)
+	for _, n := range w.Nodes {
+		clusterGPUs += gpusOf(n.Status.Allocatable, opts.GPUResource)
+	}
+	r := newRecorder(w, c, s, opts, h.backend, clusterGPUs)
+	demand := int64(0)
+	for _, st := range running {
+		demand += st.gpus
+	}
+	t.mu.Lock()
+	r.point(0, demand, t.allocated)
+	t.mu.Unlock()
+
+	unschedulable := 0
+	timer := time.NewTimer(opts.PodTimeout)
+	defer timer.Stop()
+	for i, p := range queue {
+		st := states[i]
+		if _, err := client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			return nil, fmt.Errorf("creating pod %s/%s (#%d): %w", p.Namespace, p.Name, i+1, err)
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(opts.PodTimeout)
+		select {
+		case <-st.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-timer.C:
+			return nil, fmt.Errorf("pod %s/%s (#%d) was neither bound nor reported unschedulable within %s: is a scheduler serving schedulerName %q running?",
+				p.Namespace, p.Name, i+1, opts.PodTimeout, s.schedulerName)
+		}
+		demand += st.gpus
+		t.mu.Lock()
+		failed, allocated := st.unschedulable, t.allocated
+		t.mu.Unlock()
+		if failed {
+			unschedulable++
+			r.failed(i, demand, allocated)
+		}
+		if (i+1)%opts.CurveEvery == 0 || i == len(queue)-1 {
+			r.point(i+1, demand, allocated)
+		}
+		if h.afterPod != nil {
+			h.afterPod()
+		}
+		if opts.Progress != nil {
+			opts.Progress(Progress{Workload: w.Name, Configuration: c.Name, Done: i + 1, Total: len(queue),
+				Unschedulable: unschedulable, Elapsed: time.Since(start)})
+		}
+	}
+
+	// The end state, from the API: a pod reported unschedulable may have
+	// been bound since.
+	final := map[string]string{}
+	for _, ns := range namespacesOf(queue) {
+		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("listing pods in %s: %w", ns, err)
+		}
+		for i := range list.Items {
+			final[keyOf(&list.Items[i])] = list.Items[i].Spec.NodeName
+		}
+	}
+	t.mu.Lock()
+	for i, p := range queue {
+		r.pod(i, p, final[keyOf(p)], states[i].unschedulable, states[i].message)
+	}
+	t.mu.Unlock()
+	return r.finish(time.Since(start)), nil
+}
+
+// queuePod is a clean copy of a queue pod, served by schedulerName.
+func queuePod(p *v1.Pod, schedulerName string) *v1.Pod {
+	p = cleanPod(p)
+	p.Spec.NodeName = ""
+	p.Spec.SchedulerName = schedulerName
+	p.Status = v1.PodStatus{}
+	return p
+}
+
+// cleanPod copies p without what the API server sets.
+func cleanPod(p *v1.Pod) *v1.Pod {
+	p = p.DeepCopy()
+	if p.Namespace == "" {
+		p.Namespace = "default"
+	}
+	p.ResourceVersion, p.UID, p.ManagedFields, p.Generation = "", "", nil, 0
+	p.Status.NominatedNodeName = ""
+	return p
+}
+
+func cleanNode(n *v1.Node) *v1.Node {
+	n = n.DeepCopy()
+	n.ResourceVersion, n.UID, n.ManagedFields, n.Generation = "", "", nil, 0
+	return n
+}
+
+func namespaceOf(p *v1.Pod) string {
+	if p.Namespace == "" {
+		return "default"
+	}
+	return p.Namespace
+}
+
+func keyOf(p *v1.Pod) string { return namespaceOf(p) + "/" + p.Name }
+
+func namespacesOf(pods []*v1.Pod) []string {
+	set := map[string]bool{}
+	for _, p := range pods {
+		set[namespaceOf(p)] = true
+	}
+	return sortedKeys(set)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func podGPUs(p *v1.Pod, res v1.ResourceName) int64 {
+	return gpusOf(resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{}), res)
+}
+
+func podCPUMilli(p *v1.Pod) int64 {
+	req := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})
+	return req.Cpu().MilliValue()
+}
+
+func gpusOf(l v1.ResourceList, res v1.ResourceName) int64 {
+	q, ok := l[res]
+	if !ok {
+		return 0
+	}
+	return q.Value()
+}

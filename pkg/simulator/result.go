@@ -1,0 +1,202 @@
+package simulator
+
+import (
+	"sort"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// Result is one configuration's replay of one workload.
+type Result struct {
+	Workload      string `json:"workload"`
+	Configuration string `json:"configuration"`
+	SchedulerName string `json:"schedulerName"`
+	// Backend is "in-process" (Run) or "cluster" (RunOnCluster).
+	Backend     string `json:"backend"`
+	Nodes       int    `json:"nodes"`
+	GPUNodes    int    `json:"gpuNodes"`
+	ClusterGPUs int64  `json:"clusterGPUs"`
+	Metrics
+	// Curve samples, after every Options.CurveEvery pods and at the end, the
+	// GPUs asked by the pods arrived so far and the GPUs allocated, both as
+	// % of the cluster's GPUs. The first point is before the replay.
+	Curve []CurvePoint `json:"curve"`
+	// WallSeconds is the replay's wall time, from the first pod created to
+	// the end state read (scheduler start-up not included).
+	WallSeconds float64 `json:"wallSeconds"`
+	// Pods are the replayed pods in arrival order.
+	Pods []PodResult `json:"pods,omitempty"`
+}
+
+// Metrics sum up a replay; counts are of the end state unless said otherwise.
+type Metrics struct {
+	Pods int `json:"pods"`
+	// PodsUnschedulable were reported unschedulable at their first attempt.
+	PodsUnschedulable int `json:"podsUnschedulableAtFirstAttempt"`
+	// GPUsAllocated is what the bound pods (running ones included) ask.
+	GPUsAllocated        int64   `json:"gpusAllocated"`
+	GPUsAllocatedPercent float64 `json:"gpusAllocatedPercent"`
+	// FirstGPUFailure is the first pod asking GPUs reported unschedulable.
+	FirstGPUFailure *Failure `json:"firstGPUFailure,omitempty"`
+	GPUPods         int      `json:"gpuPods"`
+	GPUPodsPlaced   int      `json:"gpuPodsPlaced"`
+	GPUPodsFailed   int      `json:"gpuPodsFailed"`
+	// MultiGPU counts pods asking 2 or more GPUs, by GPUs asked.
+	MultiGPU          []SizeCount `json:"multiGPU"`
+	CPUPods           int         `json:"cpuPods"`
+	CPUPodsPlaced     int         `json:"cpuPodsPlaced"`
+	CPUPodsOnGPUNodes int         `json:"cpuPodsOnGPUNodes"`
+}
+
+// Failure is the first GPU pod that could not be placed when it arrived.
+type Failure struct {
+	// Arrival is the pod's 1-based position in the queue.
+	Arrival int    `json:"arrival"`
+	Pod     string `json:"pod"`
+	GPUs    int64  `json:"gpus"`
+	// AllocatedPercent is the cluster's GPUs allocated at that moment, and
+	// DemandPercent the GPUs asked by the pods arrived so far (this one
+	// included), both in % of the cluster's GPUs.
+	AllocatedPercent float64 `json:"allocatedPercent"`
+	DemandPercent    float64 `json:"demandPercent"`
+}
+
+// SizeCount is how many pods asking GPUs GPUs were placed, of Total.
+type SizeCount struct {
+	GPUs   int64 `json:"gpus"`
+	Placed int   `json:"placed"`
+	Total  int   `json:"total"`
+}
+
+// CurvePoint is one sample of the allocation curve.
+type CurvePoint struct {
+	// Arrived pods of the queue so far.
+	Arrived          int     `json:"arrived"`
+	DemandPercent    float64 `json:"demandPercent"`
+	AllocatedPercent float64 `json:"allocatedPercent"`
+}
+
+// PodResult is one replayed pod.
+type PodResult struct {
+	Arrival  int    `json:"arrival"`
+	Name     string `json:"name"`
+	GPUs     int64  `json:"gpus"`
+	CPUMilli int64  `json:"cpuMilli"`
+	// Node is where the pod is bound at the end, "" if nowhere.
+	Node     string `json:"node"`
+	GPUModel string `json:"gpuModel,omitempty"`
+	// Unschedulable: reported unschedulable at its first attempt, with the
+	// scheduler's message.
+	Unschedulable bool   `json:"unschedulable,omitempty"`
+	Message       string `json:"message,omitempty"`
+}
+
+// recorder builds a Result.
+type recorder struct {
+	res      *Result
+	opts     Options
+	nodes    map[string]*v1.Node
+	running  []*v1.Pod
+	multiGPU map[int64]*SizeCount
+	pending  []*v1.Pod // the queue, for Failure.Pod
+}
+
+func newRecorder(w *Workload, c Configuration, s *schedulerSetup, opts Options, backend string, clusterGPUs int64) *recorder {
+	r := &recorder{
+		res: &Result{
+			Workload: w.Name, Configuration: c.Name, SchedulerName: s.schedulerName, Backend: backend,
+			Nodes: len(w.Nodes), ClusterGPUs: clusterGPUs,
+			Pods: make([]PodResult, len(w.Pods)),
+		},
+		opts: opts, nodes: map[string]*v1.Node{}, running: w.Running, multiGPU: map[int64]*SizeCount{}, pending: w.Pods,
+	}
+	for _, n := range w.Nodes {
+		r.nodes[n.Name] = n
+		if gpusOf(n.Status.Allocatable, opts.GPUResource) > 0 {
+			r.res.GPUNodes++
+		}
+	}
+	return r
+}
+
+func (r *recorder) percent(gpus int64) float64 {
+	if r.res.ClusterGPUs == 0 {
+		return 0
+	}
+	return 100 * float64(gpus) / float64(r.res.ClusterGPUs)
+}
+
+func (r *recorder) point(arrived int, demand, allocated int64) {
+	r.res.Curve = append(r.res.Curve, CurvePoint{Arrived: arrived, DemandPercent: r.percent(demand), AllocatedPercent: r.percent(allocated)})
+}
+
+// failed records that queue pod i was reported unschedulable, with the
+// GPU demand so far and the GPUs allocated at that moment.
+func (r *recorder) failed(i int, demand, allocated int64) {
+	p := r.pending[i]
+	gpus := podGPUs(p, r.opts.GPUResource)
+	if gpus > 0 && r.res.FirstGPUFailure == nil {
+		r.res.FirstGPUFailure = &Failure{Arrival: i + 1, Pod: keyOf(p), GPUs: gpus,
+			AllocatedPercent: r.percent(allocated), DemandPercent: r.percent(demand)}
+	}
+}
+
+// pod records queue pod i's end state.
+func (r *recorder) pod(i int, p *v1.Pod, node string, unschedulable bool, message string) {
+	gpus := podGPUs(p, r.opts.GPUResource)
+	pr := PodResult{Arrival: i + 1, Name: keyOf(p), GPUs: gpus, CPUMilli: podCPUMilli(p), Node: node, Unschedulable: unschedulable, Message: message}
+	m := &r.res.Metrics
+	m.Pods++
+	if unschedulable {
+		m.PodsUnschedulable++
+	}
+	n := r.nodes[node]
+	if n != nil {
+		pr.GPUModel = n.Labels[r.opts.GPUModelLabel]
+		m.GPUsAllocated += gpus
+	}
+	if gpus > 0 {
+		m.GPUPods++
+		if n != nil {
+			m.GPUPodsPlaced++
+		} else {
+			m.GPUPodsFailed++
+		}
+		if gpus >= 2 {
+			sc := r.multiGPU[gpus]
+			if sc == nil {
+				sc = &SizeCount{GPUs: gpus}
+				r.multiGPU[gpus] = sc
+			}
+			sc.Total++
+			if n != nil {
+				sc.Placed++
+			}
+		}
+	} else {
+		m.CPUPods++
+		if n != nil {
+			m.CPUPodsPlaced++
+			if gpusOf(n.Status.Allocatable, r.opts.GPUResource) > 0 {
+				m.CPUPodsOnGPUNodes++
+			}
+		}
+	}
+	r.res.Pods[i] = pr
+}
+
+func (r *recorder) finish(wall time.Duration) *Result {
+	m := &r.res.Metrics
+	for _, p := range r.running {
+		m.GPUsAllocated += podGPUs(p, r.opts.GPUResource)
+	}
+	m.GPUsAllocatedPercent = r.percent(m.GPUsAllocated)
+	m.MultiGPU = []SizeCount{}
+	for _, sc := range r.multiGPU {
+		m.MultiGPU = append(m.MultiGPU, *sc)
+	}
+	sort.Slice(m.MultiGPU, func(i, j int) bool { return m.MultiGPU[i].GPUs < m.MultiGPU[j].GPUs })
+	r.res.WallSeconds = wall.Seconds()
+	return r.res
+}
