@@ -49,12 +49,13 @@ func newRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
 			o.setUpLogging()
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef(cmd, "unknown command %q", args[0])
 			}
-			return cmd.Help()
+			return nil
 		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	if strings.HasPrefix(cmd.Root().Name(), "kubectl-") {
 		// As a kubectl plugin, show the name users type.

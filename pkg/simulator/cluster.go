@@ -33,6 +33,7 @@ type ClusterOptions struct {
 // queue pods one at a time as Run does, waiting on a watch for each to be
 // bound or reported unschedulable. The cluster should hold no other nodes.
 func RunOnCluster(ctx context.Context, client kubernetes.Interface, w *Workload, c Configuration, opts ClusterOptions) (*Result, error) {
+	start := time.Now()
 	s, err := c.resolve()
 	if err != nil {
 		return nil, fmt.Errorf("configuration %q: %w", c.Name, err)
@@ -62,7 +63,7 @@ func RunOnCluster(ctx context.Context, client kubernetes.Interface, w *Workload,
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	res, err := drive(ctx, client, w, c, s, o, hooks{backend: BackendCluster})
+	res, err := drive(ctx, client, w, c, s, o, hooks{backend: BackendCluster}, start)
 	if err != nil {
 		return nil, fmt.Errorf("configuration %q: %w", c.Name, err)
 	}

@@ -3,6 +3,7 @@ package simulator
 import (
 	"context"
 	"fmt"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,9 +34,30 @@ var podsResource = v1.SchemeGroupVersion.WithResource("pods")
 // runInProcess builds the scheduler as cmd/kube-scheduler/app.Setup does,
 // on a fake clientset, and replays w through it.
 func runInProcess(ctx context.Context, w *Workload, c Configuration, s *schedulerSetup, opts Options) (*Result, error) {
-	ctx, cancel := context.WithCancel(klog.NewContext(ctx, opts.Log))
-	defer cancel()
+	start := time.Now()
+	ctx = klog.NewContext(ctx, opts.Log)
+	client := newFakeAPI()
+	// Everything the scheduler starts with is in the tracker before any
+	// informer lists: nothing can be missed, and no watch channel (the fake
+	// watcher's buffer is 100 events) fills up.
+	if err := prepare(ctx, client, w, c, s); err != nil {
+		return nil, err
+	}
+	stop, err := startScheduler(ctx, client, s)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	return drive(ctx, client, w, c, s, opts, hooks{
+		backend: BackendInProcess,
+		// The fake clientset keeps a copy of every action; drop them.
+		afterPod: client.ClearActions,
+	}, start)
+}
 
+// newFakeAPI is the in-memory API: client-go's fake clientset with what the
+// scheduler needs of an apiserver.
+func newFakeAPI() *fake.Clientset {
 	// NewSimpleClientset, not NewClientset: the field-managed tracker of
 	// the latter computes managed fields on every write, which costs more
 	// than the scheduling itself here and changes nothing the scheduler reads.
@@ -49,14 +71,18 @@ func runInProcess(ctx context.Context, w *Workload, c Configuration, s *schedule
 	for _, verb := range []string{"create", "update", "patch"} {
 		client.PrependReactor(verb, "events", dropEvent)
 	}
+	return client
+}
 
-	// Everything the scheduler starts with is in the tracker before any
-	// informer lists: nothing can be missed, and no watch channel (the fake
-	// watcher's buffer is 100 events) fills up.
-	if err := prepare(ctx, client, w, c, s); err != nil {
-		return nil, err
-	}
-
+// startScheduler builds the scheduler of s on client and runs it until
+// stop is called (or ctx ends); stop waits for it to end.
+func startScheduler(ctx context.Context, client *fake.Clientset, s *schedulerSetup) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		if err != nil {
+			cancel()
+		}
+	}()
 	cfg := s.cfg
 	informerFactory := scheduler.NewInformerFactory(client, 0, nil)
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
@@ -86,14 +112,14 @@ func runInProcess(ctx context.Context, w *Workload, c Configuration, s *schedule
 		return nil, fmt.Errorf("building the scheduler: %w", err)
 	}
 	broadcaster.StartRecordingToSink(ctx.Done())
-	defer broadcaster.Shutdown()
 
 	// As app.Run: start the informers, wait for their sync and for the
 	// handlers to have seen the initial lists, then schedule.
 	informerFactory.Start(ctx.Done())
-	defer informerFactory.Shutdown()
 	informerFactory.WaitForCacheSync(ctx.Done())
 	if err := sched.WaitForHandlersSync(ctx); err != nil {
+		informerFactory.Shutdown()
+		broadcaster.Shutdown()
 		return nil, fmt.Errorf("scheduler handlers not synced: %w", err)
 	}
 	stopped := make(chan struct{})
@@ -101,16 +127,12 @@ func runInProcess(ctx context.Context, w *Workload, c Configuration, s *schedule
 		defer close(stopped)
 		sched.Run(ctx)
 	}()
-	defer func() {
+	return func() {
 		cancel()
 		<-stopped
-	}()
-
-	return drive(ctx, client, w, c, s, opts, hooks{
-		backend: BackendInProcess,
-		// The fake clientset keeps a copy of every action; drop them.
-		afterPod: client.ClearActions,
-	})
+		informerFactory.Shutdown()
+		broadcaster.Shutdown()
+	}, nil
 }
 
 // setMetadata sets what the apiserver sets on a created object and the

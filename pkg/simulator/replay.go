@@ -173,8 +173,8 @@ type hooks struct {
 // drive replays w's queue through a scheduler serving s.schedulerName on
 // client's API: pod i is created once pod i-1 is bound or reported
 // unschedulable. The nodes and running pods are already there (prepare).
-func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Configuration, s *schedulerSetup, opts Options, h hooks) (*Result, error) {
-	start := time.Now()
+// start is when the run began (Result.WallSeconds counts from it).
+func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Configuration, s *schedulerSetup, opts Options, h hooks, start time.Time) (*Result, error) {
 	t := &tracker{gpuResource: opts.GPUResource, pods: map[string]*podState{}}
 	running := make([]*podState, len(w.Running))
 	for i, p := range w.Running {

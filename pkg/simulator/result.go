@@ -22,11 +22,11 @@ type Result struct {
 	// GPUs asked by the pods arrived so far and the GPUs allocated, both as
 	// % of the cluster's GPUs. The first point is before the replay.
 	Curve []CurvePoint `json:"curve"`
-	// WallSeconds is the replay's wall time, from the first pod created to
-	// the end state read (scheduler start-up not included).
+	// WallSeconds is the run's wall time: creating the nodes and starting
+	// the scheduler, the replay, reading the end state.
 	WallSeconds float64 `json:"wallSeconds"`
-	// Pods are the replayed pods in arrival order.
-	Pods []PodResult `json:"pods,omitempty"`
+	// Placements are the replayed pods in arrival order.
+	Placements []PodResult `json:"placements,omitempty"`
 }
 
 // Metrics sum up a replay; counts are of the end state unless said otherwise.
@@ -107,7 +107,7 @@ func newRecorder(w *Workload, c Configuration, s *schedulerSetup, opts Options, 
 		res: &Result{
 			Workload: w.Name, Configuration: c.Name, SchedulerName: s.schedulerName, Backend: backend,
 			Nodes: len(w.Nodes), ClusterGPUs: clusterGPUs,
-			Pods: make([]PodResult, len(w.Pods)),
+			Placements: make([]PodResult, len(w.Pods)),
 		},
 		opts: opts, nodes: map[string]*v1.Node{}, running: w.Running, multiGPU: map[int64]*SizeCount{}, pending: w.Pods,
 	}
@@ -183,7 +183,7 @@ func (r *recorder) pod(i int, p *v1.Pod, node string, unschedulable bool, messag
 			}
 		}
 	}
-	r.res.Pods[i] = pr
+	r.res.Placements[i] = pr
 }
 
 func (r *recorder) finish(wall time.Duration) *Result {

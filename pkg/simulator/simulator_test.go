@@ -117,15 +117,15 @@ func TestRunForcedPlacements(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, p := range res.Pods {
+			for _, p := range res.Placements {
 				got = append(got, p.Name+"→"+p.Node)
 			}
 			want := []string{"default/eight→gpu-v100", "default/t4→gpu-t4", "default/sixteen→", "default/cpu-big→cpu", "default/t4-again→", "default/v100→"}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("placements (-want +got):\n%s", diff)
 			}
-			if !res.Pods[2].Unschedulable || res.Pods[2].Message == "" || res.Pods[0].Unschedulable {
-				t.Errorf("unschedulable flags: %+v", res.Pods)
+			if !res.Placements[2].Unschedulable || res.Placements[2].Message == "" || res.Placements[0].Unschedulable {
+				t.Errorf("unschedulable flags: %+v", res.Placements)
 			}
 			wantName := "default-scheduler"
 			if c.SchedulerConfig != nil {
@@ -180,11 +180,11 @@ func TestRunPolicyReservesGPUNodes(t *testing.T) {
 		t.Errorf("stock default: %d CPU pods on GPU nodes, want 3", got)
 	}
 	ml := res[1]
-	if ml.CPUPodsOnGPUNodes != 0 || ml.CPUPodsPlaced != 2 || !ml.Pods[2].Unschedulable {
-		t.Errorf("ml-scheduler: %d CPU pods on GPU nodes, %d placed, pods %+v; want 0, 2, the third unschedulable", ml.CPUPodsOnGPUNodes, ml.CPUPodsPlaced, ml.Pods)
+	if ml.CPUPodsOnGPUNodes != 0 || ml.CPUPodsPlaced != 2 || !ml.Placements[2].Unschedulable {
+		t.Errorf("ml-scheduler: %d CPU pods on GPU nodes, %d placed, pods %+v; want 0, 2, the third unschedulable", ml.CPUPodsOnGPUNodes, ml.CPUPodsPlaced, ml.Placements)
 	}
-	if !strings.Contains(ml.Pods[2].Message, "reserveGPUNodes is on") {
-		t.Errorf("message %q does not give the policy's reason", ml.Pods[2].Message)
+	if !strings.Contains(ml.Placements[2].Message, "reserveGPUNodes is on") {
+		t.Errorf("message %q does not give the policy's reason", ml.Placements[2].Message)
 	}
 }
 
@@ -224,5 +224,53 @@ func TestConfigurationErrors(t *testing.T) {
 				t.Errorf("error\n  %s\nwant it to name the configuration and contain\n  %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// RunOnCluster drives a scheduler that already runs: here one started on
+// the in-memory API before the nodes, the policy and the pods exist, as a
+// scheduler process on a fresh cluster would be.
+func TestRunOnClusterDrivesARunningScheduler(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := Configuration{Name: "ml-scheduler", SchedulerConfig: []byte(mlConfig), Policy: []byte(mlPolicy)}
+	s, err := c.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := newFakeAPI()
+	stop, err := startScheduler(ctx, client, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	res, err := RunOnCluster(ctx, client, forced(), c, ClusterOptions{Settle: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range res.Placements {
+		got = append(got, p.Name+"→"+p.Node)
+	}
+	want := []string{"default/eight→gpu-v100", "default/t4→gpu-t4", "default/sixteen→", "default/cpu-big→cpu", "default/t4-again→", "default/v100→"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("placements (-want +got):\n%s", diff)
+	}
+	if res.Backend != BackendCluster || res.FirstGPUFailure == nil || res.FirstGPUFailure.Arrival != 3 {
+		t.Errorf("backend %q, first failure %+v", res.Backend, res.FirstGPUFailure)
+	}
+
+	// With nothing serving the pods' schedulerName, the wait ends in a clear error.
+	other := Configuration{Name: "nobody", SchedulerConfig: []byte("apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: nobody\n")}
+	w := forced()
+	w.Running = nil
+	for _, p := range w.Pods {
+		p.Name += "-2"
+	}
+	w.Nodes = nil
+	_, err = RunOnCluster(ctx, client, w, other, ClusterOptions{Settle: time.Millisecond, Options: Options{PodTimeout: 200 * time.Millisecond}})
+	wantErr := `configuration "nobody": pod default/eight-2 (#1) was neither bound nor reported unschedulable within 200ms: is a scheduler serving schedulerName "nobody" running?`
+	if err == nil || err.Error() != wantErr {
+		t.Errorf("error %v, want %s", err, wantErr)
 	}
 }

@@ -89,7 +89,7 @@ func strip(results []*simulator.Result, perPod bool) Document {
 	for i, r := range results {
 		c := *r
 		if !perPod {
-			c.Pods = nil
+			c.Placements = nil
 		}
 		d.Results[i] = &c
 	}
