@@ -98,3 +98,16 @@ bench: control-plane
 	flock /tmp/heavy-build.lock $(MAKE) --no-print-directory build
 	flock /tmp/heavy-build.lock bash -c 'source hack/lib/build.sh && go build -ldflags "$$KUBE_LDFLAGS" -o "$$BIN/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler'
 	go run ./bench/cmd/binrun -nodes 5000 -pods 2000 -reps 3 -out results
+
+# Placement quality (bench/cmd/placement): the Alibaba GPU trace (default,
+# gpuspec33, multigpu20 pod lists) replayed in-process through the stock
+# scheduler (default, MostAllocated) and ml-scheduler as shipped; writes
+# bench/results/placement/ (results.md, results.json, one SVG per trace).
+.PHONY: bench-placement build-cli
+bench-placement:
+	go run ./bench/cmd/placement -out bench/results/placement
+
+# The kubectl plugin (kubectl mlsched ...), into .cache/bin.
+build-cli:
+	@mkdir -p $(BIN)
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-mlsched ./cmd/kubectl-mlsched
