@@ -8,10 +8,13 @@ import (
 	"strconv"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/ml-scheduler/ml-scheduler/internal/controlplane"
 )
 
-// SchedulerOptions configure one ml-scheduler process.
+// SchedulerOptions configure one scheduler process (ml-scheduler, or the
+// stock kube-scheduler for StartKubeScheduler).
 type SchedulerOptions struct {
 	// Name identifies the process in logs and file names (default ml-scheduler).
 	Name string
@@ -26,9 +29,27 @@ type SchedulerOptions struct {
 	// Verbosity is klog's -v (default 2).
 	Verbosity int
 	ExtraArgs []string
+
+	// Config, if set, is a KubeSchedulerConfiguration
+	// (kubescheduler.config.k8s.io/v1 YAML, e.g. manifests/base/scheduler-config.yaml)
+	// run instead of the built-in one. Its profiles, plugins and
+	// pluginConfig are kept as written (PolicyNamespace/PolicyName are not
+	// used: the config names its ConfigMap); StartScheduler overwrites
+	// clientConnection.kubeconfig with Kubeconfig, clientConnection.qps and
+	// burst with QPS and Burst, and leaderElection as LeaderElect says.
+	Config []byte
+	// QPS and Burst of the scheduler's client, with Config (default 5000
+	// and 5000, as scheduler_perf raises them, so a replay measures
+	// scheduling rather than client-side throttling).
+	QPS   float32
+	Burst int32
+	// LeaderElect, with Config: false (the default) turns leader election
+	// off (one replica); true keeps it on, on the lease
+	// LeaseNamespace/LeaseName, with the config's durations.
+	LeaderElect bool
 }
 
-// Scheduler is a running ml-scheduler process.
+// Scheduler is a running scheduler process.
 type Scheduler struct {
 	*controlplane.Process
 	Port       int
@@ -77,6 +98,9 @@ profiles:
 
 // StartScheduler writes a scheduler config and starts ml-scheduler as a
 // second scheduler against the control plane, returning once it is healthy.
+// Without o.Config the config is the built-in one (profile ml-scheduler,
+// MLPolicy on the ConfigMap PolicyNamespace/PolicyName, leader election on
+// LeaseNamespace/LeaseName).
 func StartScheduler(ctx context.Context, cp *controlplane.ControlPlane, o SchedulerOptions) (*Scheduler, error) {
 	def := func(s *string, v string) {
 		if *s == "" {
@@ -85,6 +109,34 @@ func StartScheduler(ctx context.Context, cp *controlplane.ControlPlane, o Schedu
 	}
 	def(&o.Name, "ml-scheduler")
 	def(&o.Binary, filepath.Join(cp.BinDir, "ml-scheduler"))
+	return startScheduler(ctx, cp, o, "run `make build`")
+}
+
+// StartKubeScheduler starts the stock kube-scheduler binary
+// (<bin dir>/kube-scheduler unless o.Binary is set) with o.Config, which it
+// requires (the built-in config enables MLPolicy, which the stock binary
+// does not know), completed as for StartScheduler. The pods it places must
+// name one of the config's profiles in spec.schedulerName (a config without
+// profiles serves default-scheduler).
+func StartKubeScheduler(ctx context.Context, cp *controlplane.ControlPlane, o SchedulerOptions) (*Scheduler, error) {
+	if len(o.Config) == 0 {
+		return nil, fmt.Errorf("kube-scheduler: a KubeSchedulerConfiguration (SchedulerOptions.Config) is required")
+	}
+	if o.Name == "" {
+		o.Name = "kube-scheduler"
+	}
+	if o.Binary == "" {
+		o.Binary = filepath.Join(cp.BinDir, "kube-scheduler")
+	}
+	return startScheduler(ctx, cp, o, "run hack/build-e2e-binaries.sh")
+}
+
+func startScheduler(ctx context.Context, cp *controlplane.ControlPlane, o SchedulerOptions, howToBuild string) (*Scheduler, error) {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
 	def(&o.Kubeconfig, cp.Kubeconfig)
 	def(&o.PolicyNamespace, "ml-scheduler")
 	def(&o.PolicyName, "ml-scheduler-policy")
@@ -94,11 +146,17 @@ func StartScheduler(ctx context.Context, cp *controlplane.ControlPlane, o Schedu
 		o.Verbosity = 2
 	}
 	if _, err := os.Stat(o.Binary); err != nil {
-		return nil, fmt.Errorf("ml-scheduler binary: %w (run `make build`)", err)
+		return nil, fmt.Errorf("%s binary: %w (%s)", filepath.Base(o.Binary), err, howToBuild)
 	}
 	cfg := filepath.Join(cp.WorkDir, o.Name+"-config.yaml")
-	body := fmt.Sprintf(schedulerConfig, o.Kubeconfig, o.LeaseNamespace, o.LeaseName, o.PolicyNamespace, o.PolicyName)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+	body := []byte(fmt.Sprintf(schedulerConfig, o.Kubeconfig, o.LeaseNamespace, o.LeaseName, o.PolicyNamespace, o.PolicyName))
+	if len(o.Config) > 0 {
+		var err error
+		if body, err = completeConfig(o); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(cfg, body, 0o600); err != nil {
 		return nil, err
 	}
 	port, err := controlplane.FreePort()
@@ -123,7 +181,7 @@ func StartScheduler(ctx context.Context, cp *controlplane.ControlPlane, o Schedu
 	s := &Scheduler{Process: proc, Port: port, ConfigPath: cfg}
 	if err := controlplane.WaitHealthy(ctx, s.URL("/healthz"), true, time.Minute); err != nil {
 		_ = proc.Stop()
-		return nil, fmt.Errorf("ml-scheduler not healthy: %w\n%s", err, proc.LogTail(40))
+		return nil, fmt.Errorf("%s not healthy: %w\n%s", o.Name, err, proc.LogTail(40))
 	}
 	return s, nil
 }
@@ -131,4 +189,48 @@ func StartScheduler(ctx context.Context, cp *controlplane.ControlPlane, o Schedu
 // URL of a path on the scheduler's secure port.
 func (s *Scheduler) URL(path string) string {
 	return fmt.Sprintf("https://127.0.0.1:%d%s", s.Port, path)
+}
+
+// completeConfig returns o.Config with clientConnection and leaderElection
+// set for this control plane. It edits the YAML as a generic map, so every
+// other field (plugin args included) reaches the binary as written; the
+// binary decodes and validates the result strictly.
+func completeConfig(o SchedulerOptions) ([]byte, error) {
+	var doc map[string]interface{}
+	if err := yaml.Unmarshal(o.Config, &doc); err != nil {
+		return nil, fmt.Errorf("scheduler configuration: %w", err)
+	}
+	if doc == nil {
+		doc = map[string]interface{}{}
+	}
+	if kind, _ := doc["kind"].(string); kind != "KubeSchedulerConfiguration" {
+		return nil, fmt.Errorf("scheduler configuration: kind is %q, want KubeSchedulerConfiguration", kind)
+	}
+	qps, burst := o.QPS, o.Burst
+	if qps == 0 {
+		qps = 5000
+	}
+	if burst == 0 {
+		burst = 5000
+	}
+	cc, _ := doc["clientConnection"].(map[string]interface{})
+	if cc == nil {
+		cc = map[string]interface{}{}
+	}
+	cc["kubeconfig"] = o.Kubeconfig
+	cc["qps"] = qps
+	cc["burst"] = burst
+	doc["clientConnection"] = cc
+	le, _ := doc["leaderElection"].(map[string]interface{})
+	if le == nil {
+		le = map[string]interface{}{}
+	}
+	le["leaderElect"] = o.LeaderElect
+	if o.LeaderElect {
+		le["resourceLock"] = "leases"
+		le["resourceNamespace"] = o.LeaseNamespace
+		le["resourceName"] = o.LeaseName
+	}
+	doc["leaderElection"] = le
+	return yaml.Marshal(doc)
 }
