@@ -2,6 +2,7 @@ package fragmentation
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"sort"
@@ -56,6 +57,11 @@ type Workload struct {
 	// byModel[i] holds the shapes of gpu that accept model bit i: a node
 	// has one model, so its scan skips the shapes that exclude it.
 	byModel [maxModels][]gpuShape
+	// restricted lists the GPU demand of the shapes that accept only some
+	// models, per set of models: what Pressure weighs against free capacity.
+	restricted []restrictedDemand
+	// gpuDemand is the expected GPUs of the next pod.
+	gpuDemand float64
 	// Shapes is the workload as built, heaviest first (for display).
 	Shapes []WeightedShape
 	// KeepMilliCPUPerGPU and KeepMemoryPerGPU are what an expected GPU pod
@@ -116,9 +122,20 @@ func NewWorkload(shapes []WeightedShape) *Workload {
 		return a.models < b.models
 	})
 	var used ModelSet
+	restricted := map[ModelSet]float64{}
 	for _, g := range w.gpu {
 		used |= g.models
+		if g.gpus < math.MaxInt32 {
+			w.gpuDemand += g.p * float64(g.gpus)
+			if g.models != AnyModel {
+				restricted[g.models] += g.p * float64(g.gpus)
+			}
+		}
 	}
+	for m, d := range restricted {
+		w.restricted = append(w.restricted, restrictedDemand{models: m, demand: d})
+	}
+	sort.Slice(w.restricted, func(i, j int) bool { return w.restricted[i].models < w.restricted[j].models })
 	for i := 0; i < maxModels; i++ {
 		if used&(1<<uint(i)) == 0 {
 			continue
@@ -263,3 +280,59 @@ func (w *Workload) Delta(f Free, pod Shape) float64 {
 	pb, pa := w.usable2(&f, &after)
 	return float64(after.GPUs)*(1-pa) - float64(f.GPUs)*(1-pb)
 }
+
+type restrictedDemand struct {
+	models ModelSet
+	demand float64
+}
+
+// Restricted reports whether some expected pods accept only some GPU models.
+func (w *Workload) Restricted() bool { return w != nil && len(w.restricted) > 0 }
+
+// Pressure is, per model bit, how hard the pods that accept only some
+// models lean on that model's free GPUs: the share of the expected GPU
+// demand that must be served by the model (a restricted set's demand split
+// over its models by their free GPUs) over the model's share of the free
+// GPUs. Above 1 the model is wanted by restricted pods beyond its share;
+// pods that could go elsewhere should. free is the free GPUs per model bit.
+func (w *Workload) Pressure(free *[maxModels]float64, out *[maxModels]float64) {
+	*out = [maxModels]float64{}
+	if !w.Restricted() || w.gpuDemand == 0 {
+		return
+	}
+	var total float64
+	for _, f := range free {
+		total += f
+	}
+	if total == 0 {
+		return
+	}
+	var demand [maxModels]float64
+	for _, r := range w.restricted {
+		var capacity float64
+		for i := 0; i < maxModels; i++ {
+			if r.models&(1<<uint(i)) != 0 {
+				capacity += free[i]
+			}
+		}
+		if capacity == 0 {
+			continue
+		}
+		for i := 0; i < maxModels; i++ {
+			if r.models&(1<<uint(i)) != 0 && free[i] > 0 {
+				demand[i] += r.demand * free[i] / capacity
+			}
+		}
+	}
+	for i := range out {
+		if free[i] > 0 {
+			out[i] = demand[i] / w.gpuDemand * total / free[i]
+		}
+	}
+}
+
+// ModelIndex is the index of a single model's bit (for Pressure's arrays).
+func ModelIndex(m ModelSet) int { return bits.TrailingZeros64(uint64(m)) }
+
+// MaxModels is the length of Pressure's arrays.
+const MaxModels = maxModels

@@ -154,3 +154,30 @@ func TestModelBit(t *testing.T) {
 		t.Error("ModelsOf")
 	}
 }
+
+func TestPressure(t *testing.T) {
+	a, b, c := ModelBit("pressure-A"), ModelBit("pressure-B"), ModelBit("pressure-C")
+	w := NewWorkload([]WeightedShape{
+		{Shape: Shape{GPUs: 1, MilliCPU: 1000, Memory: gi}, Weight: 6},
+		{Shape: Shape{GPUs: 1, MilliCPU: 1000, Memory: gi, Models: a}, Weight: 2},
+		{Shape: Shape{GPUs: 2, MilliCPU: 1000, Memory: gi, Models: b | c}, Weight: 1},
+	})
+	if !w.Restricted() {
+		t.Fatal("workload with model-restricted shapes reports none")
+	}
+	var free, got [MaxModels]float64
+	free[ModelIndex(a)], free[ModelIndex(b)], free[ModelIndex(c)] = 10, 30, 60
+	w.Pressure(&free, &got)
+	// Expected GPUs per pod: (6*1 + 2*1 + 1*2)/9 = 10/9. Only-A demand 2/9,
+	// split wholly to A; the B|C demand 2/9 split 30:60.
+	// pressure = demand/(10/9) * 100/free.
+	want := map[ModelSet]float64{a: 0.2 * 100 / 10, b: (2.0 / 9 / 3) / (10.0 / 9) * 100 / 30, c: (2.0 / 9 * 2 / 3) / (10.0 / 9) * 100 / 60}
+	for m, v := range want {
+		if g := got[ModelIndex(m)]; !near(g, v) {
+			t.Errorf("pressure of model %b = %v, want %v", m, g, v)
+		}
+	}
+	if NewWorkload(mix).Restricted() {
+		t.Error("a workload of any-model shapes is restricted")
+	}
+}

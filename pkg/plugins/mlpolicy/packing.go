@@ -89,11 +89,50 @@ const (
 	fragRange = 256
 )
 
+// pressureWeight converts Workload.Pressure into fragmented GPUs per GPU taken.
+const pressureWeight = 1.0
+
+func singleModel(m fragmentation.ModelSet) bool { return m != 0 && m&(m-1) == 0 }
+
+// modelPressure sums the free GPUs per model over the cluster's nodes and
+// turns them into the pressure restricted pods put on each model.
+func (pl *MLPolicy) modelPressure(ss *scoreState) error {
+	nodes, err := pl.handle.SnapshotSharedLister().NodeInfos().List()
+	if err != nil {
+		return err
+	}
+	var free [fragmentation.MaxModels]float64
+	res := ss.gpuResources
+	for _, ni := range nodes {
+		alloc := ni.GetAllocatable().GetScalarResources()
+		if len(alloc) == 0 {
+			continue
+		}
+		used := ni.GetRequested().GetScalarResources()
+		var n int64
+		for _, r := range res {
+			n += alloc[r] - used[r]
+		}
+		if n > 0 {
+			free[fragmentation.ModelIndex(fragmentation.ModelBit(ni.Node().Labels[ss.modelLabel]))] += float64(n)
+		}
+	}
+	ss.pressure = new([fragmentation.MaxModels]float64)
+	ss.workload.Pressure(&free, ss.pressure)
+	return nil
+}
+
 func fragKey(s *cycleState, f *nodeFree) int64 {
 	ss := s.score
 	delta := ss.workload.Delta(f.Free, ss.shape)
 	if ss.shape.GPUs == 0 && f.allocGPUs > 0 {
 		delta += fragRange
+	}
+	if ss.pressure != nil && f.allocGPUs > 0 {
+		// Taking a model that restricted pods need costs its GPUs as
+		// fragments in proportion: FGD alone would spend the rarely
+		// accepted models first, as "fragments" nobody else can use.
+		delta += pressureWeight * float64(ss.shape.GPUs) * ss.pressure[fragmentation.ModelIndex(f.Model)]
 	}
 	delta = min(max(delta, -fragRange), 2*fragRange)
 	merit := int64((2*fragRange - delta) * fragResolution)

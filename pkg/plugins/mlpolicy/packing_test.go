@@ -214,3 +214,33 @@ func TestLearnsShapesFromPods(t *testing.T) {
 		t.Errorf("with learned shapes the 1-GPU pod scores %v: want half 100, big 0", got)
 	}
 }
+
+// A pod that accepts any model is kept off the model that restricted pods
+// need beyond its share of free GPUs, though FGD alone would pick it (fewer
+// expected pods can use it, so its free GPUs look like fragments).
+func TestMinFragmentationModelPressure(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	const doc = `
+apiVersion: ml-scheduler.io/v1alpha1
+kind: PlacementPolicy
+expectedShapes:
+- {gpus: 1, cpu: "4", memory: 8Gi, weight: 5}
+- {gpus: 1, cpu: "4", memory: 8Gi, gpuModels: [rare], weight: 3}
+- {gpus: 1, cpu: "4", memory: 8Gi, gpuModels: [common], weight: 5}
+default: {packing: MinFragmentation}
+`
+	model := func(n *v1.Node, m string) *v1.Node { n.Labels = map[string]string{"nvidia.com/gpu.product": m}; return n }
+	nodes := []*v1.Node{
+		model(sizedNode("rare-1", "64", "256Gi", "8"), "rare"),
+		model(sizedNode("common-1", "64", "256Gi", "8"), "common"),
+		model(sizedNode("common-2", "64", "256Gi", "8"), "common"),
+		model(sizedNode("common-3", "64", "256Gi", "8"), "common"),
+	}
+	pl := newTestPlugin(t, ctx, storeWith(mustLoad(t, doc)), nodes, nil)
+	// FGD alone: rare -5/13, common -3/13. Pressure (8 of 32 free GPUs are
+	// rare, 3/13 of the demand must go there): rare +0.92, common +0.51.
+	got := scoreAll(t, ctx, pl, sizedPod("any", "4", "8Gi", "1"))
+	if got["rare-1"] != 0 || got["common-1"] != fwk.MaxNodeScore {
+		t.Errorf("any-model pod scores %v: want the common nodes 100, the rare one 0", got)
+	}
+}

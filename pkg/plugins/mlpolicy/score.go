@@ -14,11 +14,16 @@ import (
 // scoreState is what PreScore computed for Score.
 type scoreState struct {
 	// packing: the rule packs (BinPack, Spread or, with frag, MinFragmentation).
-	packing   bool
-	frag      bool
-	shape     fragmentation.Shape
-	workload  *fragmentation.Workload
-	preferred bool
+	packing  bool
+	frag     bool
+	shape    fragmentation.Shape
+	workload *fragmentation.Workload
+	// pressure, when the pod may choose among GPU models, is how much the
+	// pods restricted to some models need each model (Workload.Pressure).
+	pressure     *[fragmentation.MaxModels]float64
+	gpuResources []v1.ResourceName
+	modelLabel   string
+	preferred    bool
 	// domainCount counts, per topology value, the job's pods already placed;
 	// nil when the rule does not colocate or the pod has no job label.
 	domainCount map[string]int64
@@ -45,6 +50,12 @@ func (pl *MLPolicy) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, 
 	if ss.packing {
 		ss.shape = s.podShape(pod)
 		ss.workload = pl.workload(s.active.Policy)
+		if ss.frag && ss.shape.GPUs > 0 && !singleModel(ss.shape.Models) && ss.workload.Restricted() {
+			ss.gpuResources, ss.modelLabel = s.active.Policy.GPUResources, s.active.Policy.GPUModelLabel
+			if err := pl.modelPressure(ss); err != nil {
+				return fwk.AsStatus(err)
+			}
+		}
 	}
 	if r.Colocate != nil {
 		if job, ok := pod.Labels[r.Colocate.JobLabel]; ok {
