@@ -59,8 +59,8 @@ type Scheduler struct {
 // schedulerConfig is the KubeSchedulerConfiguration users write: one profile
 // named ml-scheduler with the MLPolicy plugin on top of the defaults, leader
 // election on its own lease, client QPS raised as scheduler_perf does.
-// MLPolicy's score weight is 5 so that GPU BinPack outweighs the default
-// LeastAllocated CPU/memory score (weight 1), which pulls the other way.
+// MLPolicy has score weight 5 and, as in manifests/base, the generic
+// resource scores are off so the policy's packing decides.
 const schedulerConfig = `apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:
@@ -88,6 +88,11 @@ profiles:
     filter:
       enabled:
       - name: MLPolicy
+    # As shipped: the policy's packing decides, not the generic resource scores.
+    score:
+      disabled:
+      - name: NodeResourcesFit
+      - name: NodeResourcesBalancedAllocation
   pluginConfig:
   - name: MLPolicy
     args:
