@@ -19,12 +19,19 @@ var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#
 // result's first GPU failure marked with a circle.
 func SVG(w io.Writer, title string, results []*simulator.Result) error {
 	const (
-		width, height             = 760.0, 480.0
-		left, right, top, bottom  = 70.0, 250.0, 50.0, 60.0
-		plotW, plotH              = width - left - right, height - top - bottom
+		plotW, plotH              = 440.0, 370.0
+		left, top, bottom         = 70.0, 50.0, 60.0
 		yMax                      = 100.0
 		legendLine, legendSpacing = 24.0, 34.0
 	)
+	// The legend, right of the plot, is as wide as its longest line
+	// (about 7 px a character at 12 px).
+	longest := len("ideal (y = x, at most 100)")
+	for _, r := range results {
+		longest = max(longest, len(r.Configuration), len("end 100.0%, first failure #00000 at 100%")*10/12)
+	}
+	right := 20 + legendLine + 6 + 7*float64(longest) + 20
+	width, height := left+plotW+right, top+plotH+bottom
 	xMax := 100.0
 	for _, r := range results {
 		for _, p := range r.Curve {
