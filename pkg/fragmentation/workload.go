@@ -37,13 +37,12 @@ type Free struct {
 
 // fits reports whether shape s can be placed on a node with f free.
 func (s *gpuShape) fits(f *Free) bool {
-	return s.gpus <= f.GPUs && s.milliCPU <= f.MilliCPU && s.memory <= f.Memory && s.models&f.Model != 0
+	return s.GPUs <= f.GPUs && s.MilliCPU <= f.MilliCPU && s.Memory <= f.Memory && s.Models&f.Model != 0
 }
 
 type gpuShape struct {
-	gpus, milliCPU, memory int64
-	models                 ModelSet
-	p                      float64
+	Shape
+	p float64
 }
 
 // Workload is an immutable expected workload: the shapes of the pods that
@@ -98,7 +97,7 @@ func NewWorkload(shapes []WeightedShape) *Workload {
 	for s, wt := range merged {
 		w.Shapes = append(w.Shapes, WeightedShape{Shape: s, Weight: wt})
 		if s.GPUs > 0 {
-			w.gpu = append(w.gpu, gpuShape{gpus: s.GPUs, milliCPU: s.MilliCPU, memory: s.Memory, models: s.Models, p: wt / total})
+			w.gpu = append(w.gpu, gpuShape{Shape: s, p: wt / total})
 		}
 	}
 	sort.Slice(w.Shapes, func(i, j int) bool {
@@ -108,27 +107,15 @@ func NewWorkload(shapes []WeightedShape) *Workload {
 		}
 		return shapeLess(a.Shape, b.Shape)
 	})
-	sort.Slice(w.gpu, func(i, j int) bool {
-		a, b := w.gpu[i], w.gpu[j]
-		if a.gpus != b.gpus {
-			return a.gpus < b.gpus
-		}
-		if a.milliCPU != b.milliCPU {
-			return a.milliCPU < b.milliCPU
-		}
-		if a.memory != b.memory {
-			return a.memory < b.memory
-		}
-		return a.models < b.models
-	})
+	sort.Slice(w.gpu, func(i, j int) bool { return shapeLess(w.gpu[i].Shape, w.gpu[j].Shape) })
 	var used ModelSet
 	restricted := map[ModelSet]float64{}
 	for _, g := range w.gpu {
-		used |= g.models
-		if g.gpus < math.MaxInt32 {
-			w.gpuDemand += g.p * float64(g.gpus)
-			if g.models != AnyModel {
-				restricted[g.models] += g.p * float64(g.gpus)
+		used |= g.Models
+		if g.GPUs < math.MaxInt32 {
+			w.gpuDemand += g.p * float64(g.GPUs)
+			if g.Models != AnyModel {
+				restricted[g.Models] += g.p * float64(g.GPUs)
 			}
 		}
 	}
@@ -141,7 +128,7 @@ func NewWorkload(shapes []WeightedShape) *Workload {
 			continue
 		}
 		for _, g := range w.gpu {
-			if g.models&(1<<uint(i)) != 0 {
+			if g.Models&(1<<uint(i)) != 0 {
 				w.byModel[i] = append(w.byModel[i], g)
 			}
 		}
@@ -185,8 +172,8 @@ func (w *Workload) keepPerGPU() (milliCPU, memory int64) {
 	mem := make([]v, 0, len(w.gpu))
 	var sum float64
 	for _, s := range w.gpu {
-		cpu = append(cpu, v{s.milliCPU / s.gpus, s.p})
-		mem = append(mem, v{s.memory / s.gpus, s.p})
+		cpu = append(cpu, v{s.MilliCPU / s.GPUs, s.p})
+		mem = append(mem, v{s.Memory / s.GPUs, s.p})
 		sum += s.p
 	}
 	quantile := func(vs []v) int64 {
@@ -220,7 +207,7 @@ func (w *Workload) usable(f *Free) float64 {
 	shapes := w.shapesFor(f.Model)
 	for i := range shapes {
 		s := &shapes[i]
-		if s.gpus > f.GPUs {
+		if s.GPUs > f.GPUs {
 			break
 		}
 		if s.fits(f) {
@@ -237,7 +224,7 @@ func (w *Workload) usable2(before, after *Free) (pb, pa float64) {
 	shapes := w.shapesFor(before.Model)
 	for i := range shapes {
 		s := &shapes[i]
-		if s.gpus > before.GPUs {
+		if s.GPUs > before.GPUs {
 			break
 		}
 		if !s.fits(before) {

@@ -42,18 +42,12 @@ func (c *Compiled) compileWorkload(p *PlacementPolicy) error {
 	return nil
 }
 
-func milliOf(q string) (int64, error) {
-	if q == "" {
-		return 0, nil
-	}
-	v, err := resource.ParseQuantity(q)
-	if err != nil {
-		return 0, err
-	}
-	return v.MilliValue(), nil
-}
+// milliOf and valueOf read a validated quantity ("" is 0) in milli-units or units.
+func milliOf(q string) (int64, error) { return quantityOf(q, (*resource.Quantity).MilliValue) }
 
-func valueOf(q string) (int64, error) {
+func valueOf(q string) (int64, error) { return quantityOf(q, (*resource.Quantity).Value) }
+
+func quantityOf(q string, unit func(*resource.Quantity) int64) (int64, error) {
 	if q == "" {
 		return 0, nil
 	}
@@ -61,5 +55,5 @@ func valueOf(q string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return v.Value(), nil
+	return unit(&v), nil
 }
