@@ -229,7 +229,10 @@ expectedShapes:
 - {gpus: 1, cpu: "4", memory: 8Gi, gpuModels: [common], weight: 5}
 default: {packing: MinFragmentation}
 `
-	model := func(n *v1.Node, m string) *v1.Node { n.Labels = map[string]string{"nvidia.com/gpu.product": m}; return n }
+	model := func(n *v1.Node, m string) *v1.Node {
+		n.Labels = map[string]string{"nvidia.com/gpu.product": m}
+		return n
+	}
 	nodes := []*v1.Node{
 		model(sizedNode("rare-1", "64", "256Gi", "8"), "rare"),
 		model(sizedNode("common-1", "64", "256Gi", "8"), "common"),
