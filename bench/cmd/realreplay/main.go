@@ -416,7 +416,7 @@ func (o *options) markdown(f io.Writer, w *simulator.Workload, runs []*run, resu
 	}
 	fmt.Fprintf(f, "\nColumns as in `kubectl mlsched simulate`: GPUs allocated at the end (of the cluster's); the first pod asking GPUs that could not be "+
 		"placed when it arrived (its arrival number, and the GPUs allocated at that moment); pods asking GPUs placed/not placed at the end; "+
-		"multi-GPU pods placed by size; CPU-only pods placed, and how many of them sit on GPU nodes; the replay's wall time. "+
+		"multi-GPU pods placed by size; CPU-only pods placed, and how many of them sit on GPU nodes; the run's wall time (see above). "+
 		"Score ties are broken at random by the scheduler, so runs differ slightly.\n")
 	return nil
 }
