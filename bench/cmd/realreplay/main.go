@@ -418,6 +418,9 @@ func (o *options) markdown(f io.Writer, w *simulator.Workload, runs []*run, resu
 		"placed when it arrived (its arrival number, and the GPUs allocated at that moment); pods asking GPUs placed/not placed at the end; "+
 		"multi-GPU pods placed by size; CPU-only pods placed, and how many of them sit on GPU nodes; the run's wall time (see above). "+
 		"Score ties are broken at random by the scheduler, so runs differ slightly.\n")
+	if o.inProcess {
+		o.agreementMarkdown(f, w, runs)
+	}
 	return nil
 }
 
