@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"math"
 	"sort"
 	"time"
 
@@ -120,11 +121,12 @@ func newRecorder(w *Workload, c Configuration, s *schedulerSetup, opts Options, 
 	return r
 }
 
+// percent is gpus in % of the cluster's GPUs, to 0.01.
 func (r *recorder) percent(gpus int64) float64 {
 	if r.res.ClusterGPUs == 0 {
 		return 0
 	}
-	return 100 * float64(gpus) / float64(r.res.ClusterGPUs)
+	return math.Round(10000*float64(gpus)/float64(r.res.ClusterGPUs)) / 100
 }
 
 func (r *recorder) point(arrived int, demand, allocated int64) {

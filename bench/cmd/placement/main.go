@@ -91,11 +91,12 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	var opts simulator.Options
+	// A curve point every 50 pods keeps results.json small.
+	opts := simulator.Options{CurveEvery: 50}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		opts.Progress = simulator.NewProgressBar(os.Stderr)
 	}
-	started := time.Now()
+	started, loadBefore := time.Now(), loadAverage()
 	var all []*simulator.Result
 	var md bytes.Buffer
 	for _, name := range names {
@@ -125,8 +126,9 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	}
 	var head bytes.Buffer
 	fmt.Fprintf(&head, "# Placement quality on the Alibaba GPU trace\n\n")
-	fmt.Fprintf(&head, "`make bench-placement` (`go run ./bench/cmd/placement`), commit %s, %s, %s, %d CPUs, %s total.\n\n",
-		commit(), time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), time.Since(started).Round(time.Second))
+	fmt.Fprintf(&head, "`make bench-placement` (`go run ./bench/cmd/placement`), commit %s, %s, %s, %d CPUs, %s total; "+
+		"load average (1 min) %s at the start, %s at the end: other work on the machine slows the replays, so wall times vary with it.\n\n",
+		commit(), time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), time.Since(started).Round(time.Second), loadBefore, loadAverage())
 	fmt.Fprintf(&head, "Each pod list of `%s` (nodes: `%s`, trace source: [SOURCE.md](../../workloads/traces/alibaba-gpu-v2023/SOURCE.md)) "+
 		"is replayed in-process by `pkg/simulator` through the real kube-scheduler v1.37.2 framework with the MLPolicy plugin registered, "+
 		"one pod at a time in arrival order, each once the previous one is bound or reported unschedulable; no pod leaves. "+
@@ -153,6 +155,15 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s/results.md, results.json and %d plots\n", out, len(names))
 	return report.Table(os.Stdout, all)
+}
+
+// loadAverage is the 1-minute load average ("?" if unknown).
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func commit() string {
