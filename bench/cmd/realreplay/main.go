@@ -76,6 +76,7 @@ type options struct {
 	gpuResource    string
 	gpuModelLabel  string
 	progressStderr bool
+	commit         string
 }
 
 func main() {
@@ -206,6 +207,8 @@ func (o *options) run(ctx context.Context) error {
 	opts := simulator.Options{PodTimeout: o.podTimeout, GPUResource: v1.ResourceName(o.gpuResource), GPUModelLabel: o.gpuModelLabel, Progress: o.progress()}
 	fmt.Fprintf(os.Stderr, "Replaying %d pods on %d nodes through %d configuration(s), each on a fresh control plane\n", len(pods), len(nodes), len(runs))
 
+	// The commit is read before the runs: others may commit during them.
+	o.commit = commit()
 	started := time.Now()
 	for _, r := range runs {
 		if err := o.replay(ctx, w, r, opts); err != nil {
@@ -391,7 +394,7 @@ func (o *options) markdown(f io.Writer, w *simulator.Workload, runs []*run, resu
 		args = append(args, a)
 	}
 	fmt.Fprintf(f, "`go run ./bench/cmd/realreplay %s`, commit %s, %s, %s, %d CPUs, %s in all.\n\n",
-		strings.Join(args, " "), commit(), time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), total.Round(time.Second))
+		strings.Join(args, " "), o.commit, time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), total.Round(time.Second))
 	fmt.Fprintf(f, "Workload: `%s` (%d pods) on `%s` (%d nodes, %d GPUs). "+
 		"For each configuration a fresh etcd + kube-apiserver v1.37.2 (processes on loopback) and the scheduler binary started with that "+
 		"KubeSchedulerConfiguration (client QPS/burst %d, leader election off); the pods are replayed by `simulator.RunOnCluster` "+
