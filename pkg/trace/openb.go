@@ -1,11 +1,9 @@
 package trace
 
 import (
-	"encoding/csv"
-	"errors"
-	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,37 +61,21 @@ func ReadOpenBNodes(r io.Reader, file string, o Options) ([]*v1.Node, error) {
 		return nil, err
 	}
 	var nodes []*v1.Node
-	seen := map[string]int{}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		name, err := t.name("sn")
-		if err != nil {
-			return nil, err
-		}
-		if prev, dup := seen[name]; dup {
-			return nil, t.errorf("sn", "node %q already defined on line %d", name, prev)
-		}
-		seen[name] = t.line()
+	err = t.rows("sn", "node", func(name string) error {
 		cpu, err := t.int("cpu_milli")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		mem, err := t.int("memory_mib")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if mem > maxMiB {
-			return nil, t.errorf("memory_mib", "%d is too large", mem)
+			return t.errorf("memory_mib", "%d is too large", mem)
 		}
 		gpus, err := t.int("gpu")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		model := strings.TrimSpace(t.get("model"))
 		if strings.EqualFold(model, "nan") {
@@ -101,10 +83,14 @@ func ReadOpenBNodes(r io.Reader, file string, o Options) ([]*v1.Node, error) {
 		}
 		if model != "" {
 			if errs := validation.IsValidLabelValue(model); len(errs) > 0 {
-				return nil, t.errorf("model", "%q is not a valid label value: %s", model, strings.Join(errs, "; "))
+				return t.errorf("model", "%q is not a valid label value: %s", model, strings.Join(errs, "; "))
 			}
 		}
 		nodes = append(nodes, openBNode(name, cpu, mem, gpus, model, o))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(nodes) == 0 {
 		return nil, &Error{File: file, Reason: "no nodes"}
@@ -155,41 +141,26 @@ func ReadOpenBPods(r io.Reader, file string, o Options) ([]*v1.Pod, error) {
 		return nil, err
 	}
 	var pods []*v1.Pod
-	seen := map[string]int{}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		name, err := t.name("name")
-		if err != nil {
-			return nil, err
-		}
-		if prev, dup := seen[name]; dup {
-			return nil, t.errorf("name", "pod %q already defined on line %d", name, prev)
-		}
-		seen[name] = t.line()
+	err = t.rows("name", "pod", func(name string) error {
 		var row podRow
 		for _, f := range []struct {
 			col string
 			v   *int64
 		}{{"cpu_milli", &row.cpuMilli}, {"memory_mib", &row.memMiB}, {"num_gpu", &row.gpus}, {"gpu_milli", &row.gpuMilli}} {
+			var err error
 			if *f.v, err = t.int(f.col); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		switch {
 		case row.memMiB > maxMiB:
-			return nil, t.errorf("memory_mib", "%d is too large", row.memMiB)
+			return t.errorf("memory_mib", "%d is too large", row.memMiB)
 		case row.gpus == 0 && row.gpuMilli != 0:
-			return nil, t.errorf("gpu_milli", "%d with num_gpu 0: a pod without GPUs has gpu_milli 0", row.gpuMilli)
+			return t.errorf("gpu_milli", "%d with num_gpu 0: a pod without GPUs has gpu_milli 0", row.gpuMilli)
 		case row.gpus > 0 && (row.gpuMilli <= 0 || row.gpuMilli > 1000):
-			return nil, t.errorf("gpu_milli", "%d out of range: with num_gpu %d it is 1..1000 (thousandths of a GPU)", row.gpuMilli, row.gpus)
+			return t.errorf("gpu_milli", "%d out of range: with num_gpu %d it is 1..1000 (thousandths of a GPU)", row.gpuMilli, row.gpus)
 		case row.gpus > 1 && row.gpuMilli != 1000:
-			return nil, t.errorf("gpu_milli", "%d with num_gpu %d: only a one-GPU pod may share a GPU (gpu_milli < 1000)", row.gpuMilli, row.gpus)
+			return t.errorf("gpu_milli", "%d with num_gpu %d: only a one-GPU pod may share a GPU (gpu_milli < 1000)", row.gpuMilli, row.gpus)
 		}
 		spec := strings.TrimSpace(t.get("gpu_spec"))
 		if strings.EqualFold(spec, "nan") { // how pandas writes "no constraint"
@@ -197,17 +168,17 @@ func ReadOpenBPods(r io.Reader, file string, o Options) ([]*v1.Pod, error) {
 		}
 		if spec != "" {
 			if row.gpus == 0 {
-				return nil, t.errorf("gpu_spec", "%q on a pod with num_gpu 0", spec)
+				return t.errorf("gpu_spec", "%q on a pod with num_gpu 0", spec)
 			}
 			for _, m := range strings.Split(spec, "|") {
 				m = strings.TrimSpace(m)
 				if m == "" {
-					return nil, t.errorf("gpu_spec", "%q has an empty model", spec)
+					return t.errorf("gpu_spec", "%q has an empty model", spec)
 				}
 				if errs := validation.IsValidLabelValue(m); len(errs) > 0 {
-					return nil, t.errorf("gpu_spec", "model %q is not a valid label value: %s", m, strings.Join(errs, "; "))
+					return t.errorf("gpu_spec", "model %q is not a valid label value: %s", m, strings.Join(errs, "; "))
 				}
-				if !contains(row.models, m) {
+				if !slices.Contains(row.models, m) {
 					row.models = append(row.models, m)
 				}
 			}
@@ -218,7 +189,7 @@ func ReadOpenBPods(r io.Reader, file string, o Options) ([]*v1.Pod, error) {
 			}
 			v, err := t.int(col)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if col == "creation_time" {
 				row.created = v
@@ -226,6 +197,10 @@ func ReadOpenBPods(r io.Reader, file string, o Options) ([]*v1.Pod, error) {
 		}
 		row.qos = strings.TrimSpace(t.get("qos"))
 		pods = append(pods, row.pod(name, o))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(pods) == 0 {
 		return nil, &Error{File: file, Reason: "no pods"}
@@ -282,143 +257,4 @@ func (r podRow) pod(name string, o Options) *v1.Pod {
 		}}
 	}
 	return p
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// columnSet is the header a CSV must have: all required columns, any of the
-// optional ones, in any order, nothing else.
-type columnSet struct {
-	required, optional []string
-}
-
-// table reads a CSV with a header, by column name.
-type table struct {
-	file string
-	r    *csv.Reader
-	cols map[string]int // name → 0-based index
-	rec  []string
-	pos  int // line of the current record
-}
-
-func newTable(in io.Reader, file string, want columnSet) (*table, error) {
-	r := csv.NewReader(in)
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, &Error{File: file, Line: 1, Reason: fmt.Sprintf("empty file: want a header with columns %s", strings.Join(want.required, ","))}
-	}
-	if err != nil {
-		return nil, csvError(file, err)
-	}
-	t := &table{file: file, r: r, cols: map[string]int{}}
-	known := map[string]bool{}
-	for _, c := range append(append([]string{}, want.required...), want.optional...) {
-		known[c] = true
-	}
-	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if !known[h] {
-			return nil, &Error{File: file, Line: 1, Column: i + 1, Field: h,
-				Reason: fmt.Sprintf("unknown column %q: the header has %s and optionally %s", h,
-					strings.Join(want.required, ","), strings.Join(want.optional, ","))}
-		}
-		if j, dup := t.cols[h]; dup {
-			return nil, &Error{File: file, Line: 1, Column: i + 1, Field: h, Reason: fmt.Sprintf("column %q repeats column %d", h, j+1)}
-		}
-		t.cols[h] = i
-	}
-	var missing []string
-	for _, c := range want.required {
-		if _, ok := t.cols[c]; !ok {
-			missing = append(missing, c)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, &Error{File: file, Line: 1, Reason: fmt.Sprintf("header lacks column(s) %s: want %s", strings.Join(missing, ","), strings.Join(want.required, ","))}
-	}
-	r.FieldsPerRecord = len(header)
-	return t, nil
-}
-
-func csvError(file string, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		reason := pe.Err.Error()
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			reason = "wrong number of fields: the header has a different count"
-		}
-		return &Error{File: file, Line: pe.Line, Column: pe.Column, Reason: reason}
-	}
-	return fmt.Errorf("%s: %w", file, err)
-}
-
-// next reads the next record; false at the end.
-func (t *table) next() (bool, error) {
-	rec, err := t.r.Read()
-	if err == io.EOF {
-		return false, nil
-	}
-	if err != nil {
-		return false, csvError(t.file, err)
-	}
-	t.rec = rec
-	t.pos, _ = t.r.FieldPos(0)
-	return true, nil
-}
-
-func (t *table) line() int { return t.pos }
-
-func (t *table) has(col string) bool { _, ok := t.cols[col]; return ok }
-
-func (t *table) get(col string) string {
-	i, ok := t.cols[col]
-	if !ok {
-		return ""
-	}
-	return t.rec[i]
-}
-
-func (t *table) errorf(col, format string, args ...interface{}) error {
-	e := &Error{File: t.file, Line: t.pos, Field: col, Reason: fmt.Sprintf(format, args...)}
-	if i, ok := t.cols[col]; ok {
-		e.Column = i + 1
-		e.Line, _ = t.r.FieldPos(i)
-	}
-	return e
-}
-
-// int parses a non-negative integer column.
-func (t *table) int(col string) (int64, error) {
-	s := strings.TrimSpace(t.get(col))
-	if s == "" {
-		return 0, t.errorf(col, "empty: want a non-negative integer")
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, t.errorf(col, "%q is not an integer", s)
-	}
-	if v < 0 {
-		return 0, t.errorf(col, "%d is negative", v)
-	}
-	return v, nil
-}
-
-// name reads an object name column.
-func (t *table) name(col string) (string, error) {
-	s := strings.TrimSpace(t.get(col))
-	if s == "" {
-		return "", t.errorf(col, "empty name")
-	}
-	if errs := validation.IsDNS1123Subdomain(s); len(errs) > 0 {
-		return "", t.errorf(col, "%q is not a valid object name: %s", s, strings.Join(errs, "; "))
-	}
-	return s, nil
 }
