@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -119,32 +118,10 @@ func (o *simulateOptions) validate(cmd *cobra.Command) error {
 	default:
 		return usagef(cmd, "--output: %q is not one of table, markdown, json, yaml", o.output)
 	}
-	seen := map[string]bool{}
-	for _, c := range o.configs {
-		name, _, _, err := splitConfig(c)
-		if err != nil {
-			return usagef(cmd, "--config %q: %v", c, err)
-		}
-		if seen[name] {
-			return usagef(cmd, "--config %q: configuration name %q given twice", c, name)
-		}
-		seen[name] = true
+	if _, err := simulator.ParseConfigFlags(o.configs); err != nil {
+		return usagef(cmd, "%v", err)
 	}
 	return nil
-}
-
-// splitConfig splits NAME=SCHEDCONFIG.yaml[:POLICY.yaml].
-func splitConfig(s string) (name, config, policy string, err error) {
-	name, rest, ok := strings.Cut(s, "=")
-	name = strings.TrimSpace(name)
-	if !ok || name == "" {
-		return "", "", "", fmt.Errorf("want NAME=SCHEDCONFIG.yaml[:POLICY.yaml]")
-	}
-	config, policy, _ = strings.Cut(rest, ":")
-	if config == "" {
-		return "", "", "", fmt.Errorf("no scheduler configuration file after %q", name+"=")
-	}
-	return name, config, policy, nil
 }
 
 func (o *simulateOptions) run(ctx context.Context) error {
@@ -154,20 +131,17 @@ func (o *simulateOptions) run(ctx context.Context) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	flags, err := simulator.ParseConfigFlags(o.configs)
+	if err != nil {
+		return err
+	}
 	var configs []simulator.Configuration
-	for _, c := range o.configs {
-		name, cfgPath, policyPath, _ := splitConfig(c)
-		cfg, err := os.ReadFile(cfgPath)
+	for _, f := range flags {
+		c, err := f.Load()
 		if err != nil {
-			return fmt.Errorf("--config %q: scheduler configuration: %w", c, err)
+			return err
 		}
-		var pol []byte
-		if policyPath != "" {
-			if pol, err = os.ReadFile(policyPath); err != nil {
-				return fmt.Errorf("--config %q: policy: %w", c, err)
-			}
-		}
-		configs = append(configs, simulator.Configuration{Name: name, SchedulerConfig: cfg, Policy: pol})
+		configs = append(configs, c)
 	}
 	w, err := o.workload()
 	if err != nil {
@@ -193,7 +167,7 @@ func (o *simulateOptions) run(ctx context.Context) error {
 	}
 
 	if o.jsonFile != "" {
-		if err := writeFile(o.jsonFile, func(f io.Writer) error { return report.JSON(f, results, o.perPod) }); err != nil {
+		if err := report.WriteFile(o.jsonFile, func(f io.Writer) error { return report.JSON(f, results, o.perPod) }); err != nil {
 			return fmt.Errorf("--json: %w", err)
 		}
 	}
@@ -202,7 +176,7 @@ func (o *simulateOptions) run(ctx context.Context) error {
 		if title == "" {
 			title = "GPU allocation: " + w.Name
 		}
-		if err := writeFile(o.plot, func(f io.Writer) error { return report.SVG(f, title, results) }); err != nil {
+		if err := report.WriteFile(o.plot, func(f io.Writer) error { return report.SVG(f, title, results) }); err != nil {
 			return fmt.Errorf("--plot: %w", err)
 		}
 	}
@@ -249,13 +223,4 @@ func baseName(path string) string {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// writeFile writes what fill produces to path, only if fill succeeds.
-func writeFile(path string, fill func(io.Writer) error) error {
-	var b bytes.Buffer
-	if err := fill(&b); err != nil {
-		return err
-	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
 }

@@ -69,7 +69,7 @@ func (c Configuration) resolve() (*schedulerSetup, error) {
 	}
 	s := &schedulerSetup{cfg: cfg, schedulerName: cfg.Profiles[0].SchedulerName}
 	prof := cfg.Profiles[0]
-	if profileEnables(prof, mlpolicy.Name) {
+	if ProfileEnables(prof, mlpolicy.Name) {
 		args, err := mlPolicyArgs(prof)
 		if err != nil {
 			return nil, err
@@ -92,9 +92,9 @@ func (c Configuration) resolve() (*schedulerSetup, error) {
 	return s, nil
 }
 
-// profileEnables tells whether a (defaulted) profile enables the plugin at
+// ProfileEnables tells whether a (defaulted) profile enables the plugin at
 // any extension point.
-func profileEnables(p schedconfig.KubeSchedulerProfile, name string) bool {
+func ProfileEnables(p schedconfig.KubeSchedulerProfile, name string) bool {
 	if p.Plugins == nil {
 		return false
 	}

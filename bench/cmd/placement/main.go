@@ -16,13 +16,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/ml-scheduler/ml-scheduler/bench/internal/runinfo"
 
 	"golang.org/x/term"
 	"k8s.io/klog/v2"
@@ -96,7 +97,7 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		opts.Progress = simulator.NewProgressBar(os.Stderr)
 	}
-	started, loadBefore := time.Now(), loadAverage()
+	started, loadBefore := time.Now(), runinfo.LoadAverage()
 	var all []*simulator.Result
 	var md bytes.Buffer
 	for _, name := range names {
@@ -116,7 +117,7 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 		all = append(all, results...)
 		title := fmt.Sprintf("Alibaba GPU trace, %s: %d pods on %d nodes (%d GPUs)", name, len(pods), len(nodes), results[0].ClusterGPUs)
 		svg := name + ".svg"
-		if err := writeFile(filepath.Join(out, svg), func(f io.Writer) error { return report.SVG(f, title, results) }); err != nil {
+		if err := report.WriteFile(filepath.Join(out, svg), func(f io.Writer) error { return report.SVG(f, title, results) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(&md, "\n## %s\n\n`%s`: %d pods, %d of them asking GPUs; plot: [%s](%s)\n\n", name, file, len(pods), results[0].GPUPods, svg, svg)
@@ -128,7 +129,7 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	fmt.Fprintf(&head, "# Placement quality on the Alibaba GPU trace\n\n")
 	fmt.Fprintf(&head, "`make bench-placement` (`go run ./bench/cmd/placement`), commit %s, %s, %s, %d CPUs, %s total; "+
 		"load average (1 min) %s at the start, %s at the end: other work on the machine slows the replays, so wall times vary with it.\n\n",
-		commit(), time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), time.Since(started).Round(time.Second), loadBefore, loadAverage())
+		runinfo.Commit(), time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), time.Since(started).Round(time.Second), loadBefore, runinfo.LoadAverage())
 	fmt.Fprintf(&head, "Each pod list of `%s` (nodes: `%s`, trace source: [SOURCE.md](../../workloads/traces/alibaba-gpu-v2023/SOURCE.md)) "+
 		"is replayed in-process by `pkg/simulator` through the real kube-scheduler v1.37.2 framework with the MLPolicy plugin registered, "+
 		"one pod at a time in arrival order, each once the previous one is bound or reported unschedulable; no pod leaves. "+
@@ -150,38 +151,9 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	if err := os.WriteFile(filepath.Join(out, "results.md"), append(head.Bytes(), md.Bytes()...), 0o644); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(out, "results.json"), func(f io.Writer) error { return report.JSON(f, all, false) }); err != nil {
+	if err := report.WriteFile(filepath.Join(out, "results.json"), func(f io.Writer) error { return report.JSON(f, all, false) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s/results.md, results.json and %d plots\n", out, len(names))
 	return report.Table(os.Stdout, all)
-}
-
-// loadAverage is the 1-minute load average ("?" if unknown).
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(data)); err == nil && len(f) > 0 {
-		return f[0]
-	}
-	return "?"
-}
-
-func commit() string {
-	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	if err != nil {
-		return "unknown"
-	}
-	c := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
-		c += " (with uncommitted changes)"
-	}
-	return c
-}
-
-func writeFile(path string, fill func(io.Writer) error) error {
-	var b bytes.Buffer
-	if err := fill(&b); err != nil {
-		return err
-	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
 }

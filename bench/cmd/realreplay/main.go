@@ -26,7 +26,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -35,15 +34,15 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/ml-scheduler/ml-scheduler/bench/internal/runinfo"
+
 	"golang.org/x/term"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/klog/v2"
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 
 	"github.com/ml-scheduler/ml-scheduler/internal/cluster"
@@ -125,34 +124,10 @@ func (o *options) validate() error {
 	case o.schedulerQPS <= 0:
 		return fmt.Errorf("--qps: %d must be positive", o.schedulerQPS)
 	}
-	seen := map[string]bool{}
-	for _, c := range o.configs {
-		name, _, _, err := splitConfig(c)
-		if err != nil {
-			return fmt.Errorf("--config %q: %v", c, err)
-		}
-		if seen[name] {
-			return fmt.Errorf("--config %q: configuration name %q given twice", c, name)
-		}
-		seen[name] = true
+	if _, err := simulator.ParseConfigFlags(o.configs); err != nil {
+		return err
 	}
 	return nil
-}
-
-// splitConfig splits NAME=SCHEDCONFIG.yaml[:POLICY.yaml]. The same syntax
-// and rules as `kubectl mlsched simulate` (cmd/kubectl-mlsched/simulate.go,
-// package main, not importable).
-func splitConfig(s string) (name, config, policy string, err error) {
-	name, rest, ok := strings.Cut(s, "=")
-	name = strings.TrimSpace(name)
-	if !ok || name == "" {
-		return "", "", "", fmt.Errorf("want NAME=SCHEDCONFIG.yaml[:POLICY.yaml]")
-	}
-	config, policy, _ = strings.Cut(rest, ":")
-	if config == "" {
-		return "", "", "", fmt.Errorf("no scheduler configuration file after %q", name+"=")
-	}
-	return name, config, policy, nil
 }
 
 // run is one configuration's replay on the cluster.
@@ -172,22 +147,18 @@ type run struct {
 
 func (o *options) run(ctx context.Context) error {
 	var runs []*run
-	for _, c := range o.configs {
-		name, cfgPath, policyPath, _ := splitConfig(c)
-		cfg, err := os.ReadFile(cfgPath)
+	flags, err := simulator.ParseConfigFlags(o.configs)
+	if err != nil {
+		return err
+	}
+	for _, f := range flags {
+		conf, err := f.Load()
 		if err != nil {
-			return fmt.Errorf("--config %q: scheduler configuration: %w", c, err)
+			return err
 		}
-		var pol []byte
-		if policyPath != "" {
-			if pol, err = os.ReadFile(policyPath); err != nil {
-				return fmt.Errorf("--config %q: policy: %w", c, err)
-			}
-		}
-		r := &run{name: name, configPath: cfgPath, policyPath: policyPath,
-			conf: simulator.Configuration{Name: name, SchedulerConfig: cfg, Policy: pol}}
-		if r.binary, err = o.binaryFor(cfg); err != nil {
-			return fmt.Errorf("--config %q: %w", c, err)
+		r := &run{name: f.Name, configPath: f.ConfigPath, policyPath: f.PolicyPath, conf: conf}
+		if r.binary, err = o.binaryFor(conf.SchedulerConfig); err != nil {
+			return fmt.Errorf("--config %q: %w", f.Raw, err)
 		}
 		runs = append(runs, r)
 	}
@@ -208,7 +179,7 @@ func (o *options) run(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "Replaying %d pods on %d nodes through %d configuration(s), each on a fresh control plane\n", len(pods), len(nodes), len(runs))
 
 	// The commit is read before the runs: others may commit during them.
-	o.commit = commit()
+	o.commit = runinfo.Commit()
 	started := time.Now()
 	for _, r := range runs {
 		if err := o.replay(ctx, w, r, opts); err != nil {
@@ -238,12 +209,12 @@ func (o *options) run(ctx context.Context) error {
 		}
 	}
 	if o.jsonFile != "" {
-		if err := writeFile(o.jsonFile, func(f io.Writer) error { return report.JSON(f, results, o.perPod) }); err != nil {
+		if err := report.WriteFile(o.jsonFile, func(f io.Writer) error { return report.JSON(f, results, o.perPod) }); err != nil {
 			return fmt.Errorf("--json: %w", err)
 		}
 	}
 	if o.md != "" {
-		if err := writeFile(o.md, func(f io.Writer) error { return o.markdown(f, w, runs, results, time.Since(started)) }); err != nil {
+		if err := report.WriteFile(o.md, func(f io.Writer) error { return o.markdown(f, w, runs, results, time.Since(started)) }); err != nil {
 			return fmt.Errorf("--markdown: %w", err)
 		}
 	}
@@ -267,29 +238,15 @@ func (o *options) binaryFor(cfg []byte) (string, error) {
 	return "kube-scheduler", nil
 }
 
-// usesPlugin tells whether a (defaulted) profile enables the plugin at any
-// extension point or configures it.
+// usesPlugin tells whether a (defaulted) profile enables the plugin or
+// configures it (the stock binary would refuse its args).
 func usesPlugin(p schedconfig.KubeSchedulerProfile, name string) bool {
 	for _, pc := range p.PluginConfig {
 		if pc.Name == name {
 			return true
 		}
 	}
-	if p.Plugins == nil {
-		return false
-	}
-	for _, set := range []schedconfig.PluginSet{
-		p.Plugins.MultiPoint, p.Plugins.PreEnqueue, p.Plugins.QueueSort, p.Plugins.PreFilter, p.Plugins.Filter,
-		p.Plugins.PostFilter, p.Plugins.PreScore, p.Plugins.Score, p.Plugins.Reserve, p.Plugins.Permit,
-		p.Plugins.PreBind, p.Plugins.Bind, p.Plugins.PostBind,
-	} {
-		for _, pl := range set.Enabled {
-			if pl.Name == name {
-				return true
-			}
-		}
-	}
-	return false
+	return simulator.ProfileEnables(p, name)
 }
 
 // replay runs one configuration on a fresh control plane.
@@ -382,125 +339,4 @@ func (o *options) progress() func(simulator.Progress) {
 			fmt.Fprintf(os.Stderr, "%s: %d/%d pods, %d unschedulable, %.1fs\n", p.Configuration, p.Done, p.Total, p.Unschedulable, p.Elapsed.Seconds())
 		}
 	}
-}
-
-func (o *options) markdown(f io.Writer, w *simulator.Workload, runs []*run, results []*simulator.Result, total time.Duration) error {
-	fmt.Fprintf(f, "# Placement through the real scheduler binaries on a real apiserver\n\n")
-	var args []string
-	for _, a := range os.Args[1:] {
-		if strings.ContainsAny(a, " ()'\"$") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		args = append(args, a)
-	}
-	fmt.Fprintf(f, "`go run ./bench/cmd/realreplay %s`, commit %s, %s, %s, %d CPUs, %s in all.\n\n",
-		strings.Join(args, " "), o.commit, time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), total.Round(time.Second))
-	fmt.Fprintf(f, "Workload: `%s` (%d pods) on `%s` (%d nodes, %d GPUs). "+
-		"For each configuration a fresh etcd + kube-apiserver v1.37.2 (processes on loopback) and the scheduler binary started with that "+
-		"KubeSchedulerConfiguration (client QPS/burst %d, leader election off); the pods are replayed by `simulator.RunOnCluster` "+
-		"one at a time in arrival order, each once the previous one is bound or reported unschedulable (replay client QPS/burst %d). "+
-		"A GPU-sharing pod (gpu_milli < 1000) asks one whole GPU.\n\n",
-		o.pods, len(w.Pods), o.nodes, len(w.Nodes), results[0].ClusterGPUs, o.schedulerQPS, o.schedulerQPS)
-	fmt.Fprintf(f, "| configuration | files | binary | start-up | run | replay | pods/s | scheduler CPU |\n|---|---|---|---:|---:|---:|---:|---:|\n")
-	for _, r := range runs {
-		files := "`" + r.configPath + "`"
-		if r.policyPath != "" {
-			files += " + `" + r.policyPath + "`"
-		}
-		fmt.Fprintf(f, "| %s | %s | `%s` (%s) | %.1fs | %.1fs | %.1fs | %.1f | %.1fs |\n", r.name, files, r.binary, r.version,
-			r.startup.Seconds(), r.result.WallSeconds, r.replay.Seconds(), r.rate(), r.schedCPU)
-	}
-	fmt.Fprintf(f, "\nStart-up: the control plane and the scheduler until healthy. Run (the table's wall column): the simulator's wall time, "+
-		"creating the nodes, writing the policy and waiting for the scheduler to apply it, the replay, reading the end state "+
-		"(in-process rows: building the scheduler instead of the policy wait). Replay: from the first pod's outcome to the last one's; "+
-		"pods/s over it. Scheduler CPU: the scheduler process's user+system time (/proc) at the end.\n\n")
-	if err := report.Markdown(f, results); err != nil {
-		return err
-	}
-	fmt.Fprintf(f, "\nColumns as in `kubectl mlsched simulate`: GPUs allocated at the end (of the cluster's); the first pod asking GPUs that could not be "+
-		"placed when it arrived (its arrival number, and the GPUs allocated at that moment); pods asking GPUs placed/not placed at the end; "+
-		"multi-GPU pods placed by size; CPU-only pods placed, and how many of them sit on GPU nodes; the run's wall time (see above). "+
-		"Score ties are broken at random by the scheduler, so runs differ slightly.\n")
-	if o.inProcess {
-		o.agreementMarkdown(f, w, runs)
-	}
-	return nil
-}
-
-func quietKlog() {
-	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
-	klog.InitFlags(fs)
-	_ = fs.Set("logtostderr", "false")
-	_ = fs.Set("stderrthreshold", "FATAL")
-	klog.SetOutput(io.Discard)
-}
-
-func takeLock(path string) (func(), error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-}
-
-func copyFile(src, dst string) error {
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, 0o755)
-}
-
-// cpuSeconds is the process's user+system CPU time so far (/proc/<pid>/stat).
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	var ut, st float64
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
-	}
-	if _, err := fmt.Sscan(fields[11], &ut); err != nil {
-		return 0, err
-	}
-	if _, err := fmt.Sscan(fields[12], &st); err != nil {
-		return 0, err
-	}
-	const clockTicks = 100 // USER_HZ on Linux
-	return (ut + st) / clockTicks, nil
-}
-
-func commit() string {
-	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	if err != nil {
-		return "unknown"
-	}
-	c := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
-		c += " (with uncommitted changes)"
-	}
-	return c
-}
-
-func writeFile(path string, fill func(io.Writer) error) error {
-	var b bytes.Buffer
-	if err := fill(&b); err != nil {
-		return err
-	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
 }

@@ -11,22 +11,6 @@ import (
 	"github.com/ml-scheduler/ml-scheduler/pkg/simulator"
 )
 
-func TestSplitConfig(t *testing.T) {
-	name, cfg, pol, err := splitConfig(" ml =a.yaml:b.yaml")
-	if err != nil || name != "ml" || cfg != "a.yaml" || pol != "b.yaml" {
-		t.Errorf("got %q %q %q %v", name, cfg, pol, err)
-	}
-	if _, cfg, pol, err := splitConfig("stock=s.yaml"); err != nil || cfg != "s.yaml" || pol != "" {
-		t.Errorf("no policy: got %q %q %v", cfg, pol, err)
-	}
-	if _, _, _, err := splitConfig("=a.yaml"); err == nil {
-		t.Error("no name: want an error")
-	}
-	if _, _, _, err := splitConfig("x="); err == nil {
-		t.Error("no config: want an error")
-	}
-}
-
 func TestBinaryFor(t *testing.T) {
 	o := &options{binary: "auto"}
 	for file, want := range map[string]string{

@@ -1,0 +1,32 @@
+// Package runinfo says what a benchmark result was measured on: the commit
+// and the machine's load.
+package runinfo
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// Commit is the short HEAD commit, marked when tracked files have changes.
+func Commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		c += " (with uncommitted changes)"
+	}
+	return c
+}
+
+// LoadAverage is the 1-minute load average ("?" if unknown).
+func LoadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
