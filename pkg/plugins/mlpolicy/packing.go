@@ -95,30 +95,25 @@ const pressureWeight = 1.0
 func singleModel(m fragmentation.ModelSet) bool { return m != 0 && m&(m-1) == 0 }
 
 // modelPressure sums the free GPUs per model over the cluster's nodes and
-// turns them into the pressure restricted pods put on each model.
-func (pl *MLPolicy) modelPressure(ss *scoreState) error {
+// turns them into the pressure restricted pods put on each model. It runs
+// once per pod in PreScore, and only when the workload has restricted shapes.
+func (pl *MLPolicy) modelPressure(s *cycleState) error {
 	nodes, err := pl.handle.SnapshotSharedLister().NodeInfos().List()
 	if err != nil {
 		return err
 	}
 	var free [fragmentation.MaxModels]float64
-	res := ss.gpuResources
 	for _, ni := range nodes {
-		alloc := ni.GetAllocatable().GetScalarResources()
-		if len(alloc) == 0 {
+		nc := s.classOf(ni.Node())
+		if nc.GPUs == 0 {
 			continue
 		}
-		used := ni.GetRequested().GetScalarResources()
-		var n int64
-		for _, r := range res {
-			n += alloc[r] - used[r]
-		}
-		if n > 0 {
-			free[fragmentation.ModelIndex(fragmentation.ModelBit(ni.Node().Labels[ss.modelLabel]))] += float64(n)
+		if f := freeOf(s, ni, nc); f.GPUs > 0 {
+			free[fragmentation.ModelIndex(nc.ModelBit)] += float64(f.GPUs)
 		}
 	}
-	ss.pressure = new([fragmentation.MaxModels]float64)
-	ss.workload.Pressure(&free, ss.pressure)
+	s.score.pressure = new([fragmentation.MaxModels]float64)
+	s.score.workload.Pressure(&free, s.score.pressure)
 	return nil
 }
 

@@ -20,10 +20,8 @@ type scoreState struct {
 	workload *fragmentation.Workload
 	// pressure, when the pod may choose among GPU models, is how much the
 	// pods restricted to some models need each model (Workload.Pressure).
-	pressure     *[fragmentation.MaxModels]float64
-	gpuResources []v1.ResourceName
-	modelLabel   string
-	preferred    bool
+	pressure  *[fragmentation.MaxModels]float64
+	preferred bool
 	// domainCount counts, per topology value, the job's pods already placed;
 	// nil when the rule does not colocate or the pod has no job label.
 	domainCount map[string]int64
@@ -51,8 +49,8 @@ func (pl *MLPolicy) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, 
 		ss.shape = s.podShape(pod)
 		ss.workload = pl.workload(s.active.Policy)
 		if ss.frag && ss.shape.GPUs > 0 && !singleModel(ss.shape.Models) && ss.workload.Restricted() {
-			ss.gpuResources, ss.modelLabel = s.active.Policy.GPUResources, s.active.Policy.GPUModelLabel
-			if err := pl.modelPressure(ss); err != nil {
+			s.score = ss
+			if err := pl.modelPressure(s); err != nil {
 				return fwk.AsStatus(err)
 			}
 		}
