@@ -40,9 +40,15 @@ type Metrics struct {
 	GPUsAllocatedPercent float64 `json:"gpusAllocatedPercent"`
 	// FirstGPUFailure is the first pod asking GPUs reported unschedulable.
 	FirstGPUFailure *Failure `json:"firstGPUFailure,omitempty"`
-	GPUPods         int      `json:"gpuPods"`
-	GPUPodsPlaced   int      `json:"gpuPodsPlaced"`
-	GPUPodsFailed   int      `json:"gpuPodsFailed"`
+	// FirstPlaceableGPUFailure is the first of them that some node of the
+	// cluster, empty, could hold (see fitsSomeEmptyNode): the first failure
+	// the scheduler's choices could have avoided. GPUPodsFittingNoNode
+	// counts the GPU pods that failed and fit no node at all.
+	FirstPlaceableGPUFailure *Failure `json:"firstPlaceableGPUFailure,omitempty"`
+	GPUPodsFittingNoNode     int      `json:"gpuPodsFittingNoNode"`
+	GPUPods                  int      `json:"gpuPods"`
+	GPUPodsPlaced            int      `json:"gpuPodsPlaced"`
+	GPUPodsFailed            int      `json:"gpuPodsFailed"`
 	// MultiGPU counts pods asking 2 or more GPUs, by GPUs asked.
 	MultiGPU          []SizeCount `json:"multiGPU"`
 	CPUPods           int         `json:"cpuPods"`
@@ -98,6 +104,7 @@ type recorder struct {
 	res      *Result
 	opts     Options
 	nodes    map[string]*v1.Node
+	nodeList []*v1.Node
 	running  []*v1.Pod
 	multiGPU map[int64]*SizeCount
 	pending  []*v1.Pod // the queue, for Failure.Pod
@@ -110,7 +117,7 @@ func newRecorder(w *Workload, c Configuration, s *schedulerSetup, opts Options, 
 			Nodes: len(w.Nodes), ClusterGPUs: clusterGPUs,
 			Placements: make([]PodResult, len(w.Pods)),
 		},
-		opts: opts, nodes: map[string]*v1.Node{}, running: w.Running, multiGPU: map[int64]*SizeCount{}, pending: w.Pods,
+		opts: opts, nodes: map[string]*v1.Node{}, nodeList: w.Nodes, running: w.Running, multiGPU: map[int64]*SizeCount{}, pending: w.Pods,
 	}
 	for _, n := range w.Nodes {
 		r.nodes[n.Name] = n
@@ -138,9 +145,18 @@ func (r *recorder) point(arrived int, demand, allocated int64) {
 func (r *recorder) failed(i int, demand, allocated int64) {
 	p := r.pending[i]
 	gpus := podGPUs(p, r.opts.GPUResource)
-	if gpus > 0 && r.res.FirstGPUFailure == nil {
-		r.res.FirstGPUFailure = &Failure{Arrival: i + 1, Pod: keyOf(p), GPUs: gpus,
-			AllocatedPercent: r.percent(allocated), DemandPercent: r.percent(demand)}
+	if gpus == 0 {
+		return
+	}
+	f := &Failure{Arrival: i + 1, Pod: keyOf(p), GPUs: gpus,
+		AllocatedPercent: r.percent(allocated), DemandPercent: r.percent(demand)}
+	if r.res.FirstGPUFailure == nil {
+		r.res.FirstGPUFailure = f
+	}
+	if !fitsSomeEmptyNode(p, r.nodeList) {
+		r.res.GPUPodsFittingNoNode++
+	} else if r.res.FirstPlaceableGPUFailure == nil {
+		r.res.FirstPlaceableGPUFailure = f
 	}
 }
 

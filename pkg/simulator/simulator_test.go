@@ -142,6 +142,11 @@ func TestRunForcedPlacements(t *testing.T) {
 			if diff := cmp.Diff(wantFail, m.FirstGPUFailure); diff != "" {
 				t.Errorf("first failure (-want +got):\n%s", diff)
 			}
+			// sixteen fits no node; t4-again would fit the T4 node, empty.
+			wantPlaceable := &Failure{Arrival: 5, Pod: "default/t4-again", GPUs: 1, AllocatedPercent: 100, DemandPercent: 270}
+			if diff := cmp.Diff(wantPlaceable, m.FirstPlaceableGPUFailure); diff != "" || m.GPUPodsFittingNoNode != 1 {
+				t.Errorf("first placeable failure (-want +got):\n%s; fitting no node: %d, want 1", diff, m.GPUPodsFittingNoNode)
+			}
 			if m.GPUPods != 5 || m.GPUPodsPlaced != 2 || m.GPUPodsFailed != 3 || m.CPUPods != 1 || m.CPUPodsPlaced != 1 || m.CPUPodsOnGPUNodes != 0 || m.PodsUnschedulable != 3 {
 				t.Errorf("metrics: %+v", m)
 			}

@@ -17,16 +17,16 @@ import (
 
 // Columns of the table, in order.
 var header = []string{
-	"workload", "configuration", "GPUs allocated", "first GPU failure", "GPU pods placed/failed",
+	"workload", "configuration", "GPUs allocated", "first GPU failure", "first failure a node could hold", "GPU pods placed/failed",
 	"multi-GPU placed", "CPU pods placed", "CPU pods on GPU nodes", "wall",
 }
 
 func rows(results []*simulator.Result) [][]string {
 	var out [][]string
 	for _, r := range results {
-		first := "none"
-		if f := r.FirstGPUFailure; f != nil {
-			first = fmt.Sprintf("#%d at %.1f%%", f.Arrival, f.AllocatedPercent)
+		first, placeable := failureCell(r.FirstGPUFailure), failureCell(r.FirstPlaceableGPUFailure)
+		if n := r.GPUPodsFittingNoNode; n > 0 {
+			placeable += fmt.Sprintf(" (%d fit no node)", n)
 		}
 		var multi []string
 		for _, sc := range r.MultiGPU {
@@ -38,7 +38,7 @@ func rows(results []*simulator.Result) [][]string {
 		out = append(out, []string{
 			r.Workload, r.Configuration,
 			fmt.Sprintf("%d/%d (%.1f%%)", r.GPUsAllocated, r.ClusterGPUs, r.GPUsAllocatedPercent),
-			first,
+			first, placeable,
 			fmt.Sprintf("%d/%d", r.GPUPodsPlaced, r.GPUPodsFailed),
 			strings.Join(multi, ", "),
 			fmt.Sprintf("%d/%d", r.CPUPodsPlaced, r.CPUPods),
@@ -47,6 +47,13 @@ func rows(results []*simulator.Result) [][]string {
 		})
 	}
 	return out
+}
+
+func failureCell(f *simulator.Failure) string {
+	if f == nil {
+		return "none"
+	}
+	return fmt.Sprintf("#%d at %.1f%%", f.Arrival, f.AllocatedPercent)
 }
 
 // Table writes an aligned text table.

@@ -20,8 +20,9 @@ func sample() []*simulator.Result {
 			Nodes: 3, GPUNodes: 2, ClusterGPUs: 10, WallSeconds: 1.25,
 			Metrics: simulator.Metrics{
 				Pods: 4, PodsUnschedulable: 1, GPUsAllocated: 9, GPUsAllocatedPercent: 90,
-				FirstGPUFailure: &simulator.Failure{Arrival: 3, Pod: "default/p3", GPUs: 8, AllocatedPercent: 20, DemandPercent: 100},
-				GPUPods:         3, GPUPodsPlaced: 2, GPUPodsFailed: 1,
+				FirstGPUFailure:      &simulator.Failure{Arrival: 3, Pod: "default/p3", GPUs: 8, AllocatedPercent: 20, DemandPercent: 100},
+				GPUPodsFittingNoNode: 1,
+				GPUPods:              3, GPUPodsPlaced: 2, GPUPodsFailed: 1,
 				MultiGPU: []simulator.SizeCount{{GPUs: 8, Placed: 1, Total: 2}},
 				CPUPods:  1, CPUPodsPlaced: 1, CPUPodsOnGPUNodes: 1,
 			},
@@ -60,10 +61,10 @@ func TestMarkdown(t *testing.T) {
 	if err := Markdown(&b, sample()); err != nil {
 		t.Fatal(err)
 	}
-	want := "| workload | configuration | GPUs allocated | first GPU failure | GPU pods placed/failed | multi-GPU placed | CPU pods placed | CPU pods on GPU nodes | wall |\n" +
-		"|---|---|---:|---:|---:|---:|---:|---:|---:|\n" +
-		"| default | stock default | 9/10 (90.0%) | #3 at 20.0% | 2/1 | 8-GPU 1/2 | 1/1 | 1 | 1.2s |\n" +
-		"| default | ml <&> scheduler | 10/10 (100.0%) | none | 0/0 | - | 0/0 | 0 | 0.0s |\n"
+	want := "| workload | configuration | GPUs allocated | first GPU failure | first failure a node could hold | GPU pods placed/failed | multi-GPU placed | CPU pods placed | CPU pods on GPU nodes | wall |\n" +
+		"|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
+		"| default | stock default | 9/10 (90.0%) | #3 at 20.0% | none (1 fit no node) | 2/1 | 8-GPU 1/2 | 1/1 | 1 | 1.2s |\n" +
+		"| default | ml <&> scheduler | 10/10 (100.0%) | none | none | 0/0 | - | 0/0 | 0 | 0.0s |\n"
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("markdown (-want +got):\n%s", diff)
 	}
