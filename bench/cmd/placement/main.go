@@ -38,6 +38,7 @@ var configurations = []struct{ name, config, policy string }{
 	{"stock default", "bench/placement/stock-default.yaml", ""},
 	{"stock MostAllocated (GPU weight 5)", "bench/placement/stock-mostallocated.yaml", ""},
 	{"ml-scheduler (shipped policy)", "manifests/base/scheduler-config.yaml", "manifests/base/policy.yaml"},
+	{"ml-scheduler, BinPack", "manifests/base/scheduler-config.yaml", "bench/placement/policy-binpack.yaml"},
 }
 
 func main() {
