@@ -93,6 +93,17 @@ type CompiledRule struct {
 	Preferred    []CompiledPreference
 	PreferredSum int64
 	Colocate     *Colocation
+	// Gang is nil when neither the rule nor the default governs gangs.
+	Gang *CompiledGang
+}
+
+// CompiledGang is a rule's gang policy with its defaults filled in.
+type CompiledGang struct {
+	Required bool
+	// TopologyKey is empty when the rule places gangs on any nodes.
+	TopologyKey string
+	// TopologyRequired: a gang lands within one domain or waits.
+	TopologyRequired bool
 }
 
 // CompiledPreference is one weighted soft node preference.
@@ -173,6 +184,9 @@ func Compile(p *PlacementPolicy) (*Compiled, error) {
 		return nil, fmt.Errorf("default: %w", err)
 	}
 	for _, r := range append(c.Rules, c.Default) {
+		if r.Gang == nil {
+			r.Gang = c.Default.Gang
+		}
 		if r.Packing == "" {
 			r.Packing = c.Default.Packing
 		}
@@ -221,6 +235,10 @@ func compileRule(index int, name string, m *Match, pl *Placement, poolIndex map[
 	if pl.Colocate != nil {
 		c := *pl.Colocate
 		r.Colocate = &c
+	}
+	if g := pl.Gang; g != nil {
+		r.Gang = &CompiledGang{Required: g.Required, TopologyKey: g.TopologyKey,
+			TopologyRequired: g.TopologyKey != "" && g.Topology != GangTopologyPreferred}
 	}
 	return r, nil
 }

@@ -87,3 +87,35 @@ default: {packing: MinFragmentation}
 		t.Errorf("expected shapes compiled to %+v", c.Expected)
 	}
 }
+
+func TestLoadGang(t *testing.T) {
+	c, err := Load([]byte(`apiVersion: ml-scheduler.io/v1alpha1
+kind: PlacementPolicy
+rules:
+- name: training
+  match: {namespaces: [train]}
+  gang: {required: true, topologyKey: topology.kubernetes.io/rack}
+- name: inference
+  match: {namespaces: [serve]}
+  gang: {topologyKey: zone, topology: Preferred}
+- name: inherits
+  match: {namespaces: [other]}
+default:
+  gang: {topologyKey: block}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rule int
+		want CompiledGang
+	}{
+		{0, CompiledGang{Required: true, TopologyKey: "topology.kubernetes.io/rack", TopologyRequired: true}},
+		{1, CompiledGang{TopologyKey: "zone"}},
+		{2, CompiledGang{TopologyKey: "block", TopologyRequired: true}},
+	} {
+		if g := c.Rules[tc.rule].Gang; g == nil || *g != tc.want {
+			t.Errorf("rule %s: gang %+v, want %+v", c.Rules[tc.rule].Name, g, tc.want)
+		}
+	}
+}

@@ -122,7 +122,34 @@ type Placement struct {
 	// Colocate scores nodes by how many pods of the same job already run in
 	// the node's topology domain.
 	Colocate *Colocation `json:"colocate,omitempty"`
+	// Gang governs pods that come as a gang: a PodGroup (scheduling.k8s.io)
+	// named by the pod's spec.schedulingGroup. A rule without gang uses the
+	// default's.
+	Gang *GangPolicy `json:"gang,omitempty"`
 }
+
+// GangPolicy is what a rule asks of its pods' PodGroups.
+type GangPolicy struct {
+	// Required: the rule's pods must belong to a PodGroup with a gang
+	// scheduling policy; a lone pod waits, and says so.
+	Required bool `json:"required,omitempty"`
+	// TopologyKey is a node label (rack, NVLink block, zone) whose values are
+	// the domains a gang is placed within, for PodGroups that state no
+	// topology constraint of their own.
+	TopologyKey string `json:"topologyKey,omitempty"`
+	// Topology is Required (the gang lands within one domain or waits) or
+	// Preferred (within one domain if one can hold it, else across several).
+	// Default Required.
+	Topology GangTopology `json:"topology,omitempty"`
+}
+
+// GangTopology says how hard a gang's topology domain is.
+type GangTopology string
+
+const (
+	GangTopologyRequired  GangTopology = "Required"
+	GangTopologyPreferred GangTopology = "Preferred"
+)
 
 // PackingMode is how a rule's pods are packed onto nodes.
 type PackingMode string

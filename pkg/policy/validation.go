@@ -170,6 +170,26 @@ func validatePlacement(pl *Placement, pools poolNames, path *field.Path) field.E
 		errs = append(errs, validateLabelKey(c.JobLabel, cp.Child("jobLabel"))...)
 		errs = append(errs, validateLabelKey(c.TopologyKey, cp.Child("topologyKey"))...)
 	}
+	if g := pl.Gang; g != nil {
+		errs = append(errs, validateGang(g, path.Child("gang"))...)
+	}
+	return errs
+}
+
+func validateGang(g *GangPolicy, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if g.TopologyKey != "" {
+		errs = append(errs, validateLabelKey(g.TopologyKey, path.Child("topologyKey"))...)
+	}
+	switch g.Topology {
+	case "":
+	case GangTopologyRequired, GangTopologyPreferred:
+		if g.TopologyKey == "" {
+			errs = append(errs, field.Required(path.Child("topologyKey"), fmt.Sprintf("topology %s needs the node label whose values are the domains", g.Topology)))
+		}
+	default:
+		errs = append(errs, field.NotSupported(path.Child("topology"), g.Topology, []GangTopology{GangTopologyRequired, GangTopologyPreferred}))
+	}
 	return errs
 }
 

@@ -166,6 +166,16 @@ func TestValidate(t *testing.T) {
 		{"preferred with bad selector", func(p *PlacementPolicy) {
 			p.Rules[0].Preferred[1].NodeSelector.MatchExpressions = []metav1.LabelSelectorRequirement{expr("zone", "in", "a")}
 		}, []fieldErr{{notSupported, "rules[0].preferred[1].nodeSelector.matchExpressions[0].operator"}}},
+		{"gang required alone", func(p *PlacementPolicy) { p.Rules[0].Gang = &GangPolicy{Required: true} }, nil},
+		{"gang in one rack", func(p *PlacementPolicy) {
+			p.Rules[0].Gang = &GangPolicy{TopologyKey: "topology.kubernetes.io/rack", Topology: GangTopologyPreferred}
+		}, nil},
+		{"gang topology without key", func(p *PlacementPolicy) { p.Rules[0].Gang = &GangPolicy{Topology: GangTopologyRequired} },
+			[]fieldErr{{required, "rules[0].gang.topologyKey"}}},
+		{"gang topology unknown", func(p *PlacementPolicy) { p.Rules[1].Gang = &GangPolicy{TopologyKey: "rack", Topology: "Strict"} },
+			[]fieldErr{{notSupported, "rules[1].gang.topology"}}},
+		{"gang topology key invalid", func(p *PlacementPolicy) { p.Default.Gang = &GangPolicy{TopologyKey: "-rack"} },
+			[]fieldErr{{invalid, "default.gang.topologyKey"}}},
 		{"colocate without job label", func(p *PlacementPolicy) { p.Rules[0].Colocate.JobLabel = "" },
 			[]fieldErr{{required, "rules[0].colocate.jobLabel"}}},
 		{"colocate job label invalid", func(p *PlacementPolicy) { p.Rules[0].Colocate.JobLabel = "job name" },

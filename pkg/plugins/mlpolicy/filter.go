@@ -88,6 +88,10 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 		s.workload = pl.workload(a.Policy)
 	}
 	cs.Write(stateKey, s)
+	if st := pl.checkGang(cs, pod, a, s.rule); st != nil {
+		s.refusedInPreFilter = true
+		return nil, st
+	}
 
 	if !s.needsFilter() {
 		return nil, fwk.NewStatus(fwk.Skip)
