@@ -81,6 +81,9 @@ profiles:
       enabled:
       - name: MLPolicy
         weight: 5
+      # As shipped: MLPolicy is the gang placement generator.
+      disabled:
+      - name: TopologyPlacementGenerator
     # Listed again so its Filter runs first: bit tests refuse a node before
     # the costlier default filters run, with a reason in policy terms. (Not
     # PreFilter: an early refusal there would skip other plugins' PreFilter

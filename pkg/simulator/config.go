@@ -102,6 +102,7 @@ func ProfileEnables(p schedconfig.KubeSchedulerProfile, name string) bool {
 		p.Plugins.MultiPoint, p.Plugins.PreEnqueue, p.Plugins.QueueSort, p.Plugins.PreFilter, p.Plugins.Filter,
 		p.Plugins.PostFilter, p.Plugins.PreScore, p.Plugins.Score, p.Plugins.Reserve, p.Plugins.Permit,
 		p.Plugins.PreBind, p.Plugins.Bind, p.Plugins.PostBind,
+		p.Plugins.PlacementGenerate, p.Plugins.PlacementScore, p.Plugins.PodGroupPostFilter,
 	} {
 		for _, pl := range set.Enabled {
 			if pl.Name == name {

@@ -3,6 +3,7 @@ package simulator
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,26 +19,6 @@ import (
 	"k8s.io/kubernetes/pkg/features"
 	"k8s.io/utils/ptr"
 )
-
-// gangConfig is the shipped profile's gang part: MLPolicy generates and
-// scores the placements, so upstream's generator is off.
-const gangConfig = `apiVersion: kubescheduler.config.k8s.io/v1
-kind: KubeSchedulerConfiguration
-profiles:
-- schedulerName: ml-scheduler
-  plugins:
-    multiPoint:
-      enabled:
-      - name: MLPolicy
-        weight: 5
-      disabled:
-      - name: TopologyPlacementGenerator
-  pluginConfig:
-  - name: MLPolicy
-    args:
-      policyConfigMap: {namespace: ml-scheduler, name: ml-scheduler-policy}
-      policyConfigMapKey: policy.yaml
-`
 
 const gangPolicy = `apiVersion: ml-scheduler.io/v1alpha1
 kind: PlacementPolicy
@@ -101,7 +82,12 @@ func TestGangsInProcess(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 
-	c := Configuration{Name: "ml", SchedulerConfig: []byte(gangConfig), Policy: []byte(gangPolicy)}
+	// The shipped profile: MLPolicy generates and scores the placements.
+	shipped, err := os.ReadFile("../../manifests/base/scheduler-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Configuration{Name: "ml", SchedulerConfig: shipped, Policy: []byte(gangPolicy)}
 	s, err := c.resolve()
 	if err != nil {
 		t.Fatal(err)

@@ -52,6 +52,9 @@ const mlSchedulerProfiles = `profiles:
     multiPoint:
       enabled:
       - name: MLPolicy
+      # MLPolicy is the gang placement generator (a profile has at most one).
+      disabled:
+      - name: TopologyPlacementGenerator
   pluginConfig:
   - name: MLPolicy
     args:
