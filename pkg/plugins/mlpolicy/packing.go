@@ -21,18 +21,26 @@ type nodeFree struct {
 	allocCPU, allocMemory, allocGPUs int64
 }
 
+// freeOf reads the node's free and allocatable resources. nc, the node's
+// class, may be nil: the GPUs and the model are then read from the node.
 func freeOf(s *cycleState, nodeInfo fwk.NodeInfo, nc *policy.NodeClass) nodeFree {
 	alloc, used := nodeInfo.GetAllocatable(), nodeInfo.GetRequested()
 	f := nodeFree{allocCPU: alloc.GetMilliCPU(), allocMemory: alloc.GetMemory()}
 	f.MilliCPU = f.allocCPU - used.GetMilliCPU()
 	f.Memory = f.allocMemory - used.GetMemory()
-	f.Model = nc.ModelBit
-	if nc.GPUs > 0 {
-		a, u := alloc.GetScalarResources(), used.GetScalarResources()
-		for _, res := range s.active.Policy.GPUResources {
-			f.allocGPUs += a[res]
-			f.GPUs += a[res] - u[res]
+	if nc != nil {
+		f.Model = nc.ModelBit
+		if nc.GPUs == 0 {
+			return f
 		}
+	}
+	a, u := alloc.GetScalarResources(), used.GetScalarResources()
+	for _, res := range s.active.Policy.GPUResources {
+		f.allocGPUs += a[res]
+		f.GPUs += a[res] - u[res]
+	}
+	if nc == nil && f.allocGPUs > 0 {
+		f.Model = fragmentation.ModelBit(nodeInfo.Node().Labels[s.active.Policy.GPUModelLabel])
 	}
 	return f
 }

@@ -79,26 +79,27 @@ func (pl *MLPolicy) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, 
 	return nil
 }
 
-// countJob counts the job's placed pods per topology domain over all nodes
-// (not only feasible ones: a full node still anchors its domain).
+// countJob counts the job's placed pods (bound, or assumed by this
+// scheduler) per topology domain over all nodes (not only feasible ones: a
+// full node still anchors its domain). The job index yields the job's pods
+// alone, so the cost is the job's pod count, not the cluster's; a pod on a
+// node missing from the snapshot or without the topology label counts in
+// no domain.
 func (pl *MLPolicy) countJob(namespace string, c *policy.Colocation, job string, ss *scoreState) error {
-	nodes, err := pl.handle.SnapshotSharedLister().NodeInfos().List()
-	if err != nil {
-		return err
-	}
+	nodes := pl.handle.SnapshotSharedLister().NodeInfos()
 	ss.topologyKey = c.TopologyKey
 	ss.domainCount = map[string]int64{}
-	for _, ni := range nodes {
-		domain, ok := ni.Node().Labels[c.TopologyKey]
-		if !ok {
-			continue
+	err := pl.jobs.eachNode(namespace, c.JobLabel, job, func(node string) {
+		ni, err := nodes.Get(node)
+		if err != nil {
+			return
 		}
-		for _, pi := range ni.GetPods() {
-			p := pi.GetPod()
-			if p.Namespace == namespace && p.Labels[c.JobLabel] == job {
-				ss.domainCount[domain]++
-			}
+		if domain, ok := ni.Node().Labels[c.TopologyKey]; ok {
+			ss.domainCount[domain]++
 		}
+	})
+	if err != nil {
+		return err
 	}
 	for _, n := range ss.domainCount {
 		if n > ss.maxCount {
@@ -126,8 +127,9 @@ func (pl *MLPolicy) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeI
 	node := nodeInfo.Node()
 	var total int64
 	if ss.packing {
-		nc := s.classOf(node)
-		f := freeOf(s, nodeInfo, nc)
+		// No class lookup: a map of every node's class costs more per node
+		// (cache misses at thousands of nodes) than the few fields read here.
+		f := freeOf(s, nodeInfo, nil)
 		if ss.frag {
 			total += fragKey(s, &f) << fragShift
 		} else {
