@@ -48,7 +48,9 @@ func (pl *MLPolicy) isSchedulableAfterNodeChange(logger klog.Logger, pod *v1.Pod
 		logger.V(5).Info("Node change does not admit the pod under its rule", "pod", klog.KObj(pod), "node", klog.KObj(newNode), "rule", rule.Name)
 		return fwk.QueueSkip, nil
 	}
-	if oldNode, ok := oldObj.(*v1.Node); ok && oldNode != nil {
+	if oldNode, ok := oldObj.(*v1.Node); ok && oldNode != nil && podGroupName(pod) == "" {
+		// (A gang's pods wait for room in a domain: any admitted node that
+		// appears or grows may give it, so they are queued.)
 		oc := p.Classify(oldNode)
 		if p.Admits(rule, &oc, wantsGPU, &owned) == policy.VerdictOK {
 			// Admitted before too: the change is not what this plugin refused.
@@ -63,13 +65,17 @@ func (pl *MLPolicy) isSchedulableAfterNodeChange(logger klog.Logger, pod *v1.Pod
 	return fwk.Queue, nil
 }
 
-// isSchedulableAfterPodDelete queues a CPU pod, under a policy with
-// cpuSpill, when an assigned pod leaves: only cpuSpill refusals depend on
-// other pods.
+// isSchedulableAfterPodDelete queues, when an assigned pod leaves, a pod
+// of a PodGroup (its gang waits for room in one domain) and, under a policy
+// with cpuSpill, a CPU pod: only those refusals depend on other pods.
 func (pl *MLPolicy) isSchedulableAfterPodDelete(logger klog.Logger, pod *v1.Pod, oldObj, _ interface{}) (fwk.QueueingHint, error) {
 	gone, ok := oldObj.(*v1.Pod)
 	if !ok || gone.Spec.NodeName == "" {
 		return fwk.QueueSkip, nil
+	}
+	if podGroupName(pod) != "" {
+		logger.V(5).Info("Assigned pod deleted: a domain may now hold the gang", "pod", klog.KObj(pod), "deleted", klog.KObj(gone))
+		return fwk.Queue, nil
 	}
 	a := pl.store.Load()
 	if a == nil || !a.Policy.CPUSpill || a.Policy.PodGPURequest(pod) > 0 {
