@@ -32,7 +32,8 @@ func mustLoad(tb testing.TB, doc string) *policy.Compiled {
 }
 
 // newTestPlugin builds the plugin over store with a framework handle whose
-// snapshot holds nodes and pods, and feeds the nodes to the plugin's index.
+// snapshot holds nodes and pods, and feeds the nodes to the plugin's index
+// and the pods to its job index (the handle has no informer to do so).
 // args has neither a ConfigMap nor a file: the test owns the store.
 func newTestPlugin(tb testing.TB, ctx context.Context, store *policystore.Store, nodes []*v1.Node, pods []*v1.Pod) *MLPolicy {
 	tb.Helper()
@@ -47,6 +48,11 @@ func newTestPlugin(tb testing.TB, ctx context.Context, store *policystore.Store,
 	}
 	for _, n := range nodes {
 		pl.index.UpsertNode(n)
+	}
+	for _, p := range pods {
+		if err := pl.jobs.store.Add(p); err != nil {
+			tb.Fatalf("adding pod %s to the job index: %v", p.Name, err)
+		}
 	}
 	return pl
 }

@@ -29,13 +29,15 @@ import (
 const Name = "MLPolicy"
 
 // MLPolicy implements PreFilter, Filter, PostFilter, PreScore, Score,
-// PostBind, EnqueueExtensions and SignPlugin.
+// Reserve, PostBind, EnqueueExtensions and SignPlugin.
 type MLPolicy struct {
 	handle fwk.Handle
 	store  *policystore.Store
 	index  *nodeindex.Index
 	// learner learns the expected pod shapes MinFragmentation and cpuSpill plan for.
 	learner *fragmentation.Learner
+	// jobs finds a job's placed pods for colocation (jobindex.go).
+	jobs *jobIndex
 	// messages holds the reason strings of the policy in force, built once per swap.
 	messages atomic.Pointer[messages]
 	// running is set by the first scheduling cycle: from then on the
@@ -80,6 +82,11 @@ func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, 
 	ctx = klog.NewContext(ctx, logger)
 	policystore.RegisterMetrics()
 	pl := &MLPolicy{handle: h, store: store, index: nodeindex.New(), learner: fragmentation.NewLearner(), profileName: h.ProfileName()}
+	jobs, err := newJobIndex(logger, h, store)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	pl.jobs = jobs
 	if args.PolicyConfigMapName != "" {
 		pl.source = fmt.Sprintf("ConfigMap %s/%s", args.PolicyConfigMapNamespace, args.PolicyConfigMapName)
 		pl.noPolicy = fmt.Sprintf("%s (%s: its %s annotation and %s Events say why)",

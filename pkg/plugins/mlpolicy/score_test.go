@@ -1,6 +1,8 @@
 package mlpolicy
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -8,6 +10,8 @@ import (
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
 
 const scorePolicy = `
@@ -158,5 +162,119 @@ func TestPreScoreWithoutPreFilter(t *testing.T) {
 	pl := newTestPlugin(t, ctx, storeWith(nil), nil, nil)
 	if s := pl.PreScore(ctx, framework.NewCycleState(), makePod("ml", "p", "1"), nil); !s.IsSkip() {
 		t.Errorf("PreScore = %v, want Skip", s)
+	}
+}
+
+// TestColocateMatchesSnapshotWalk: the job index gives the domain counts,
+// and so the scores, that the walk over every pod in the snapshot gave, on
+// clusters where most pods belong to other jobs or namespaces, some sit on
+// nodes without the topology label, some are only assumed (Reserve) and
+// some are bound to a node the snapshot does not have (counted nowhere).
+func TestColocateMatchesSnapshotWalk(t *testing.T) {
+	tests := []struct {
+		name                string
+		nodes, racks, pods  int
+		jobs                int
+		assumedEvery, goneN int
+	}{
+		{name: "few jobs", nodes: 12, racks: 3, pods: 200, jobs: 3},
+		{name: "many jobs, some pods assumed", nodes: 40, racks: 7, pods: 2000, jobs: 50, assumedEvery: 5},
+		{name: "pods on nodes the snapshot lacks", nodes: 20, racks: 4, pods: 500, jobs: 10, assumedEvery: 7, goneN: 30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			nodes := make([]*v1.Node, tt.nodes)
+			for i := range nodes {
+				kv := []string{"rack", fmt.Sprintf("r%d", i%tt.racks)}
+				if i%5 == 4 {
+					kv = nil
+				}
+				nodes[i] = makeNode(fmt.Sprintf("n%02d", i), "8", kv...)
+			}
+			rng := rand.New(rand.NewPCG(uint64(tt.pods), uint64(tt.jobs)))
+			var pods, assumed []*v1.Pod
+			for i := 0; i < tt.pods; i++ {
+				ns := "ml"
+				if rng.IntN(4) == 0 {
+					ns = "other"
+				}
+				kv := []string{"job", fmt.Sprintf("j%d", rng.IntN(tt.jobs))}
+				if rng.IntN(10) == 0 {
+					kv = []string{"team", kv[1]}
+				}
+				p := makePod(ns, fmt.Sprintf("p-%d", i), "", kv...)
+				p.Spec.NodeName = nodes[rng.IntN(len(nodes))].Name
+				pods = append(pods, p)
+				if tt.assumedEvery > 0 && i%tt.assumedEvery == 0 {
+					assumed = append(assumed, p)
+				}
+			}
+			pl := newTestPlugin(t, ctx, storeWith(mustLoad(t, scorePolicy)), nodes, pods)
+			for _, p := range assumed { // in the snapshot, but only reserved: pending in the store
+				pending := p.DeepCopy()
+				pending.Spec.NodeName = ""
+				if err := pl.jobs.store.Update(pending); err != nil {
+					t.Fatal(err)
+				}
+				if s := pl.Reserve(ctx, framework.NewCycleState(), p, p.Spec.NodeName); !s.IsSuccess() {
+					t.Fatal(s)
+				}
+			}
+			for i := 0; i < tt.goneN; i++ {
+				p := makePod("ml", fmt.Sprintf("gone-%d", i), "", "job", fmt.Sprintf("j%d", i%tt.jobs))
+				p.Spec.NodeName = "gone"
+				if err := pl.jobs.store.Add(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := &policy.Colocation{JobLabel: "job", TopologyKey: "rack"}
+			for j := 0; j <= tt.jobs; j++ { // j == jobs: a job with no pod
+				job := fmt.Sprintf("j%d", j)
+				want := &scoreState{}
+				if err := countJobByWalk(pl, "ml", c, job, want); err != nil {
+					t.Fatal(err)
+				}
+				pod := makePod("ml", "p", "", "mode", "colocate", "job", job)
+				cs := framework.NewCycleState()
+				if _, s := pl.PreFilter(ctx, cs, pod, nil); !s.IsSuccess() && !s.IsSkip() {
+					t.Fatalf("PreFilter: %v", s)
+				}
+				s := pl.PreScore(ctx, cs, pod, nil)
+				if want.maxCount == 0 {
+					if !s.IsSkip() {
+						t.Errorf("%s: PreScore = %v, want Skip (no pod of the job placed)", job, s)
+					}
+					continue
+				}
+				if !s.IsSuccess() {
+					t.Fatalf("%s: PreScore: %v", job, s)
+				}
+				st, err := readState(cs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want.domainCount, st.score.domainCount); diff != "" || st.score.maxCount != want.maxCount {
+					t.Errorf("%s: pods per rack (-walk +index):\n%s max %d, want %d", job, diff, st.score.maxCount, want.maxCount)
+				}
+				for _, n := range nodes {
+					ni, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(n.Name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, s := pl.Score(ctx, cs, pod, ni)
+					if !s.IsSuccess() {
+						t.Fatal(s)
+					}
+					var wantScore int64
+					if d, ok := n.Labels["rack"]; ok {
+						wantScore = want.domainCount[d] * fwk.MaxNodeScore / want.maxCount
+					}
+					if got != wantScore {
+						t.Errorf("%s: Score(%s) = %d, want %d", job, n.Name, got, wantScore)
+					}
+				}
+			}
+		})
 	}
 }
