@@ -107,6 +107,15 @@ bench: control-plane
 bench-placement:
 	go run ./bench/cmd/placement -out bench/results/placement
 
+# Rack fragmentation under gangs (bench/cmd/gangplacement): seeded streams
+# of gang jobs (pkg/simulator/gangstream) on 16 racks of 8 nodes of 8 GPUs,
+# replayed in-process with the workload feature gates on through the stock
+# scheduler (PodGroups requiring a rack, and unconstrained) and ml-scheduler
+# as shipped with a gang rule; writes bench/results/gang-placement/.
+.PHONY: bench-gang-placement
+bench-gang-placement:
+	go run ./bench/cmd/gangplacement -out bench/results/gang-placement
+
 # The kubectl plugin (kubectl mlsched ...), into .cache/bin.
 build-cli:
 	@mkdir -p $(BIN)

@@ -106,6 +106,9 @@ type podState struct {
 	// done is closed on the first outcome: bound or unschedulable.
 	done   chan struct{}
 	closed bool
+	// group: the pod names a PodGroup (its outcome is its group's, see
+	// groupSettled); message is then the latest report's.
+	group bool
 }
 
 func (st *podState) signal() {
@@ -122,10 +125,13 @@ type tracker struct {
 	pods        map[string]*podState
 	// allocated is the GPUs of the pods seen bound so far.
 	allocated int64
+	// changed is closed, and replaced, whenever a pod is seen bound or
+	// reported unschedulable.
+	changed chan struct{}
 }
 
 func (t *tracker) add(p *v1.Pod) *podState {
-	st := &podState{gpus: podGPUs(p, t.gpuResource), done: make(chan struct{})}
+	st := &podState{gpus: podGPUs(p, t.gpuResource), done: make(chan struct{}), group: podGroupName(p) != ""}
 	t.mu.Lock()
 	t.pods[keyOf(p)] = st
 	t.mu.Unlock()
@@ -147,17 +153,22 @@ func (t *tracker) observe(obj interface{}) {
 		st.node = p.Spec.NodeName
 		t.allocated += st.gpus
 		st.signal()
+		t.broadcast()
 		return
 	}
-	if st.unschedulable {
+	if st.unschedulable && !st.group {
 		return
 	}
 	for _, c := range p.Status.Conditions {
 		// Other reasons (SchedulerError) are retried by the scheduler: keep waiting.
 		if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable {
+			if st.unschedulable && st.message == c.Message {
+				return
+			}
 			st.unschedulable = true
 			st.message = c.Message
 			st.signal()
+			t.broadcast()
 			return
 		}
 	}
@@ -172,13 +183,19 @@ type hooks struct {
 
 // drive replays w's queue through a scheduler serving s.schedulerName on
 // client's API: pod i is created once pod i-1 is bound or reported
-// unschedulable. The nodes and running pods are already there (prepare).
+// unschedulable; a pod group's PodGroup and pods are created together once
+// the arrival before is settled (replaySteps). The nodes and running pods
+// are already there (prepare).
 // start is when the run began (Result.WallSeconds counts from it).
 func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Configuration, s *schedulerSetup, opts Options, h hooks, start time.Time) (*Result, error) {
-	t := &tracker{gpuResource: opts.GPUResource, pods: map[string]*podState{}}
+	t := &tracker{gpuResource: opts.GPUResource, pods: map[string]*podState{}, changed: make(chan struct{})}
 	running := make([]*podState, len(w.Running))
 	for i, p := range w.Running {
 		running[i] = t.add(p)
+	}
+	steps, err := replaySteps(w)
+	if err != nil {
+		return nil, err
 	}
 	queue := make([]*v1.Pod, len(w.Pods))
 	states := make([]*podState, len(w.Pods))
@@ -226,13 +243,13 @@ func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Conf
 	r.point(0, demand, t.allocated)
 	t.mu.Unlock()
 
-	unschedulable := 0
+	unschedulable, done := 0, 0
+	var allocated int64
 	timer := time.NewTimer(opts.PodTimeout)
 	defer timer.Stop()
-	for i, p := range queue {
-		st := states[i]
-		if _, err := client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			return nil, fmt.Errorf("creating pod %s/%s (#%d): %w", p.Namespace, p.Name, i+1, err)
+	for _, stp := range steps {
+		if err := createStep(ctx, client, stp, queue); err != nil {
+			return nil, err
 		}
 		if !timer.Stop() {
 			select {
@@ -241,30 +258,33 @@ func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Conf
 			}
 		}
 		timer.Reset(opts.PodTimeout)
-		select {
-		case <-st.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-timer.C:
-			return nil, fmt.Errorf("pod %s/%s (#%d) was neither bound nor reported unschedulable within %s: is a scheduler serving schedulerName %q running?",
-				p.Namespace, p.Name, i+1, opts.PodTimeout, s.schedulerName)
+		if err := awaitStep(ctx, timer.C, stp, queue, states, t, opts.PodTimeout, s.schedulerName); err != nil {
+			return nil, err
 		}
-		demand += st.gpus
-		t.mu.Lock()
-		failed, allocated := st.unschedulable, t.allocated
-		t.mu.Unlock()
-		if failed {
-			unschedulable++
-			r.failed(i, demand, allocated)
+		before := done
+		for _, i := range stp.pods {
+			st := states[i]
+			demand += st.gpus
+			t.mu.Lock()
+			failed := st.unschedulable
+			allocated = t.allocated
+			t.mu.Unlock()
+			if failed {
+				unschedulable++
+				r.failed(i, demand, allocated)
+			}
 		}
-		if (i+1)%opts.CurveEvery == 0 || i == len(queue)-1 {
-			r.point(i+1, demand, allocated)
+		done += len(stp.pods)
+		// One pod at a time, a point every CurveEvery pods; a group may
+		// step over a multiple of CurveEvery.
+		if done/opts.CurveEvery > before/opts.CurveEvery || done == len(queue) {
+			r.point(done, demand, allocated)
 		}
 		if h.afterPod != nil {
 			h.afterPod()
 		}
 		if opts.Progress != nil {
-			opts.Progress(Progress{Workload: w.Name, Configuration: c.Name, Done: i + 1, Total: len(queue),
+			opts.Progress(Progress{Workload: w.Name, Configuration: c.Name, Done: done, Total: len(queue),
 				Unschedulable: unschedulable, Elapsed: time.Since(start)})
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	schedulingv1beta1 "k8s.io/api/scheduling/v1beta1"
 )
 
 // Result is one configuration's replay of one workload.
@@ -33,7 +34,8 @@ type Result struct {
 // Metrics sum up a replay; counts are of the end state unless said otherwise.
 type Metrics struct {
 	Pods int `json:"pods"`
-	// PodsUnschedulable were reported unschedulable at their first attempt.
+	// PodsUnschedulable were reported unschedulable at their first attempt
+	// (pods of a group: not bound when the group settled).
 	PodsUnschedulable int `json:"podsUnschedulableAtFirstAttempt"`
 	// GPUsAllocated is what the bound pods (running ones included) ask.
 	GPUsAllocated        int64   `json:"gpusAllocated"`
@@ -54,6 +56,10 @@ type Metrics struct {
 	CPUPods           int         `json:"cpuPods"`
 	CPUPodsPlaced     int         `json:"cpuPodsPlaced"`
 	CPUPodsOnGPUNodes int         `json:"cpuPodsOnGPUNodes"`
+	// Domains is set when Options.TopologyKey is, Gangs when the workload
+	// has PodGroups.
+	Domains *DomainMetrics `json:"domains,omitempty"`
+	Gangs   *GangMetrics   `json:"gangs,omitempty"`
 }
 
 // Failure is the first GPU pod that could not be placed when it arrived.
@@ -93,8 +99,11 @@ type PodResult struct {
 	// Node is where the pod is bound at the end, "" if nowhere.
 	Node     string `json:"node"`
 	GPUModel string `json:"gpuModel,omitempty"`
-	// Unschedulable: reported unschedulable at its first attempt, with the
-	// scheduler's message.
+	// PodGroup is the namespace/name of the pod's group, if any.
+	PodGroup string `json:"podGroup,omitempty"`
+	// Unschedulable: reported unschedulable at its first attempt (a pod of
+	// a group: not bound when the group settled), with the scheduler's
+	// message.
 	Unschedulable bool   `json:"unschedulable,omitempty"`
 	Message       string `json:"message,omitempty"`
 }
@@ -108,6 +117,7 @@ type recorder struct {
 	running  []*v1.Pod
 	multiGPU map[int64]*SizeCount
 	pending  []*v1.Pod // the queue, for Failure.Pod
+	groups   []*schedulingv1beta1.PodGroup
 }
 
 func newRecorder(w *Workload, c Configuration, s *schedulerSetup, opts Options, backend string, clusterGPUs int64) *recorder {
@@ -118,6 +128,7 @@ func newRecorder(w *Workload, c Configuration, s *schedulerSetup, opts Options, 
 			Placements: make([]PodResult, len(w.Pods)),
 		},
 		opts: opts, nodes: map[string]*v1.Node{}, nodeList: w.Nodes, running: w.Running, multiGPU: map[int64]*SizeCount{}, pending: w.Pods,
+		groups: w.PodGroups,
 	}
 	for _, n := range w.Nodes {
 		r.nodes[n.Name] = n
@@ -164,6 +175,9 @@ func (r *recorder) failed(i int, demand, allocated int64) {
 func (r *recorder) pod(i int, p *v1.Pod, node string, unschedulable bool, message string) {
 	gpus := podGPUs(p, r.opts.GPUResource)
 	pr := PodResult{Arrival: i + 1, Name: keyOf(p), GPUs: gpus, CPUMilli: podCPUMilli(p), Node: node, Unschedulable: unschedulable, Message: message}
+	if g := podGroupName(p); g != "" {
+		pr.PodGroup = groupKey(p.Namespace, g)
+	}
 	m := &r.res.Metrics
 	m.Pods++
 	if unschedulable {
@@ -215,6 +229,7 @@ func (r *recorder) finish(wall time.Duration) *Result {
 		m.MultiGPU = append(m.MultiGPU, *sc)
 	}
 	sort.Slice(m.MultiGPU, func(i, j int) bool { return m.MultiGPU[i].GPUs < m.MultiGPU[j].GPUs })
+	r.domainsAndGangs()
 	r.res.WallSeconds = wall.Seconds()
 	return r.res
 }

@@ -7,6 +7,9 @@
 // registered out of tree) on an in-memory API (client-go's fake clientset, no
 // apiserver), then creates the workload's pods one at a time in arrival
 // order, each after the previous one is bound or reported unschedulable.
+// A pod group (PodGroup, scheduling.k8s.io/v1beta1) arrives whole: its
+// PodGroup and all its pods together, then the driver waits for all of
+// them (see Workload.PodGroups).
 // RunOnCluster replays the same way against a real apiserver where a
 // scheduler process already runs, so the two can be compared.
 package simulator
@@ -18,6 +21,8 @@ import (
 
 	"github.com/go-logr/logr"
 	v1 "k8s.io/api/core/v1"
+	schedulingv1beta1 "k8s.io/api/scheduling/v1beta1"
+	"k8s.io/klog/v2"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/trace"
 )
@@ -30,6 +35,19 @@ type Workload struct {
 	Running []*v1.Pod
 	// Pods are the queue, in arrival order.
 	Pods []*v1.Pod
+	// PodGroups are the groups queue pods name in
+	// spec.schedulingGroup.podGroupName (same namespace). A group arrives
+	// at its first pod's place in the queue: its PodGroup and all its pods
+	// are created together, and the next arrival waits until the group
+	// settles: each pod bound or reported unschedulable, and none or at
+	// least minCount of them bound. Every PodGroup needs queue pods
+	// (a gang at least minCount); running pods name none. An in-process
+	// run of a workload with PodGroups turns the feature gates
+	// GenericWorkload and TopologyAwareWorkloadScheduling on for its
+	// duration (process-wide: such runs are serialised with every other
+	// in-process run). RunOnCluster needs them on the cluster's
+	// kube-apiserver (and scheduling.k8s.io/v1beta1 served) and scheduler.
+	PodGroups []*schedulingv1beta1.PodGroup
 }
 
 // Configuration is one scheduler setup to replay the workload through.
@@ -51,7 +69,7 @@ type Options struct {
 	// goroutine; keep it quick). NewProgressBar gives a text bar.
 	Progress func(Progress)
 	// PodTimeout bounds the wait for one pod to be bound or reported
-	// unschedulable (default 30s).
+	// unschedulable, or for one pod group to settle (default 30s).
 	PodTimeout time.Duration
 	// CurveEvery samples the allocation curve every that many pods (default 20).
 	CurveEvery int
@@ -60,6 +78,11 @@ type Options struct {
 	// GPUModelLabel is the node label reported as a node's GPU model
 	// (default nvidia.com/gpu.product).
 	GPUModelLabel string
+	// TopologyKey is the node label whose values are the domains (racks,
+	// e.g. topology.kubernetes.io/rack) that Metrics.Domains counts as
+	// empty, partly used or full, and that Metrics.Gangs says whether each
+	// gang was placed within. Empty: no domain metrics.
+	TopologyKey string
 	// Log receives the scheduler's contextual logs; the zero value drops them.
 	// (klog's global logger, used by client-go, is the caller's to configure.)
 	Log logr.Logger
@@ -81,7 +104,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Progress is reported after each pod.
+// Progress is reported after each pod, or each pod group.
 type Progress struct {
 	Workload, Configuration string
 	// Done pods of Total replayed; Unschedulable of them at their first attempt.
@@ -91,6 +114,15 @@ type Progress struct {
 
 // Run replays w through c's scheduler, in-process on an in-memory API.
 func Run(ctx context.Context, w *Workload, c Configuration, opts Options) (*Result, error) {
+	if _, err := replaySteps(w); err != nil {
+		return nil, fmt.Errorf("workload %q: %w", w.Name, err)
+	}
+	// Before resolve: defaulting the configuration reads the gates.
+	release, err := withWorkloadGates(klog.NewContext(ctx, opts.Log), len(w.PodGroups) > 0)
+	if err != nil {
+		return nil, fmt.Errorf("configuration %q: %w", c.Name, err)
+	}
+	defer release()
 	s, err := c.resolve()
 	if err != nil {
 		return nil, fmt.Errorf("configuration %q: %w", c.Name, err)

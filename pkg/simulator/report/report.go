@@ -21,7 +21,54 @@ var header = []string{
 	"multi-GPU placed", "CPU pods placed", "CPU pods on GPU nodes", "wall",
 }
 
+// gangHeader are the columns added when some result has pod groups.
+var gangHeader = []string{
+	"domains empty/partly used/full", "free GPUs in partly used domains", "gangs placed/waiting", "gangs in one domain/across", "gangs placed by size",
+}
+
+// columns are the table's columns: the pod-group ones only when some
+// result has pod groups, so tables of other workloads stay as they were.
+func columns(results []*simulator.Result) []string {
+	if !hasGangs(results) {
+		return header
+	}
+	return append(append([]string{}, header...), gangHeader...)
+}
+
+func hasGangs(results []*simulator.Result) bool {
+	for _, r := range results {
+		if r.Gangs != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// gangCells are r's cells under gangHeader, "-" where r has no such metric.
+func gangCells(r *simulator.Result) []string {
+	cells := []string{"-", "-", "-", "-", "-"}
+	if d := r.Domains; d != nil {
+		cells[0] = fmt.Sprintf("%d/%d/%d", d.Empty, d.PartlyUsed, d.Full)
+		cells[1] = fmt.Sprintf("%d", d.FreeGPUsInPartlyUsed)
+	}
+	if g := r.Gangs; g != nil {
+		cells[2] = fmt.Sprintf("%d/%d", g.Placed, g.Waiting)
+		if r.Domains != nil {
+			cells[3] = fmt.Sprintf("%d/%d", g.WithinOneDomain, g.AcrossDomains)
+		}
+		var sizes []string
+		for _, sz := range g.BySize {
+			sizes = append(sizes, fmt.Sprintf("%d-pod %d/%d", sz.Pods, sz.Placed, sz.Total))
+		}
+		if len(sizes) > 0 {
+			cells[4] = strings.Join(sizes, ", ")
+		}
+	}
+	return cells
+}
+
 func rows(results []*simulator.Result) [][]string {
+	gangs := hasGangs(results)
 	var out [][]string
 	for _, r := range results {
 		first, placeable := failureCell(r.FirstGPUFailure), failureCell(r.FirstPlaceableGPUFailure)
@@ -45,6 +92,9 @@ func rows(results []*simulator.Result) [][]string {
 			fmt.Sprintf("%d", r.CPUPodsOnGPUNodes),
 			fmt.Sprintf("%.1fs", r.WallSeconds),
 		})
+		if gangs {
+			out[len(out)-1] = append(out[len(out)-1], gangCells(r)...)
+		}
 	}
 	return out
 }
@@ -59,7 +109,7 @@ func failureCell(f *simulator.Failure) string {
 // Table writes an aligned text table.
 func Table(w io.Writer, results []*simulator.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.ToUpper(strings.Join(header, "\t")))
+	fmt.Fprintln(tw, strings.ToUpper(strings.Join(columns(results), "\t")))
 	for _, row := range rows(results) {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
@@ -69,8 +119,9 @@ func Table(w io.Writer, results []*simulator.Result) error {
 // Markdown writes a markdown table.
 func Markdown(w io.Writer, results []*simulator.Result) error {
 	var b strings.Builder
-	b.WriteString("| " + strings.Join(header, " | ") + " |\n|")
-	for i := range header {
+	cols := columns(results)
+	b.WriteString("| " + strings.Join(cols, " | ") + " |\n|")
+	for i := range cols {
 		if i < 2 {
 			b.WriteString("---|")
 		} else {

@@ -142,3 +142,42 @@ func TestSVG(t *testing.T) {
 		}
 	}
 }
+
+// With pod groups the table gains the domain and gang columns; a result
+// without them shows "-".
+func TestMarkdownGangs(t *testing.T) {
+	results := sample()[1:]
+	gangs := *results[0]
+	gangs.Configuration = "gangs"
+	gangs.Domains = &simulator.DomainMetrics{TopologyKey: "rack", Domains: 4, Empty: 1, PartlyUsed: 2, Full: 1, FreeGPUsInPartlyUsed: 9}
+	gangs.Gangs = &simulator.GangMetrics{Gangs: 3, Placed: 2, Waiting: 1, WithinOneDomain: 1, AcrossDomains: 1,
+		BySize: []simulator.GangSize{{Pods: 1, Placed: 1, Total: 1}, {Pods: 4, Placed: 1, Total: 2}}}
+	noKey := gangs
+	noKey.Configuration, noKey.Domains = "no key", nil
+	results = append(results, &gangs, &noKey)
+	var b bytes.Buffer
+	if err := Markdown(&b, results); err != nil {
+		t.Fatal(err)
+	}
+	want := "| workload | configuration | GPUs allocated | first GPU failure | first failure a node could hold | GPU pods placed/failed | multi-GPU placed | CPU pods placed | CPU pods on GPU nodes | wall | " +
+		"domains empty/partly used/full | free GPUs in partly used domains | gangs placed/waiting | gangs in one domain/across | gangs placed by size |\n" +
+		"|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
+		"| default | ml <&> scheduler | 10/10 (100.0%) | none | none | 0/0 | - | 0/0 | 0 | 0.0s | - | - | - | - | - |\n" +
+		"| default | gangs | 10/10 (100.0%) | none | none | 0/0 | - | 0/0 | 0 | 0.0s | 1/2/1 | 9 | 2/1 | 1/1 | 1-pod 1/1, 4-pod 1/2 |\n" +
+		"| default | no key | 10/10 (100.0%) | none | none | 0/0 | - | 0/0 | 0 | 0.0s | - | - | 2/1 | - | 1-pod 1/1, 4-pod 1/2 |\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("markdown (-want +got):\n%s", diff)
+	}
+	var js bytes.Buffer
+	if err := JSON(&js, results, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"partlyUsed": 2`, `"withinOneDomain": 1`, `"bySize": [`} {
+		if !strings.Contains(js.String(), want) {
+			t.Errorf("JSON lacks %s", want)
+		}
+	}
+	if strings.Count(js.String(), `"topologyKey"`) != 1 {
+		t.Errorf("JSON: want domains on one result only:\n%s", js.String())
+	}
+}
