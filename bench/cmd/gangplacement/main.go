@@ -4,10 +4,13 @@
 // (pkg/simulator, the workload feature gates on) through
 //
 //   - the stock kube-scheduler, its PodGroups requiring one rack each
-//     (TopologyPlacementGenerator makes one placement per rack,
-//     PodGroupPodsCount scores them);
+//     (TopologyPlacementGenerator makes one placement per rack;
+//     PodGroupPodsCount and NodeResourcesFit, MostAllocated over the
+//     profile's scoring resources, score them);
 //   - the stock kube-scheduler, the same gangs without a topology
 //     constraint;
+//   - the stock kube-scheduler tuned to bin-pack (NodeResourcesFit
+//     MostAllocated, GPUs weighted 5), its PodGroups requiring one rack;
 //   - ml-scheduler as shipped (manifests/base/scheduler-config.yaml) with
 //     bench/placement/policy-gangs.yaml, whose rule keeps the (unconstrained)
 //     gangs within one rack and scores the racks by how full the gang
@@ -50,6 +53,7 @@ var configurations = []struct {
 }{
 	{"stock, PodGroups require a rack", "bench/placement/stock-default.yaml", "", true},
 	{"stock, no topology constraint", "bench/placement/stock-default.yaml", "", false},
+	{"stock MostAllocated (GPU weight 5), PodGroups require a rack", "bench/placement/stock-mostallocated.yaml", "", true},
 	{"ml-scheduler, rule gang.topologyKey", "manifests/base/scheduler-config.yaml", "bench/placement/policy-gangs.yaml", false},
 	{"ml-scheduler, PodGroups require a rack", "manifests/base/scheduler-config.yaml", "bench/placement/policy-gangs.yaml", true},
 }
