@@ -255,6 +255,7 @@ func (d *demo) runWave(ctx context.Context, n int, wantHash, title string) error
 		items = append(items, item{p, p.Expect})
 	}
 	var rows []row
+	var expects []expectation
 	var bad []string
 	for _, it := range items {
 		r, err := d.col.collect(ctx, it.p, it.e, wantHash)
@@ -262,11 +263,13 @@ func (d *demo) runWave(ctx context.Context, n int, wantHash, title string) error
 			return err
 		}
 		rows = append(rows, r)
+		expects = append(expects, it.e)
 		bad = append(bad, check(r, it.e, labelTeam, poolOwner)...)
 		if n == 3 && r.node != nil && r.placement.PolicyHash != d.v2.hash {
 			bad = append(bad, fmt.Sprintf("%s: placed by policy %q, want v2 %s", r.key(), r.placement.PolicyHash, d.v2.hash))
 		}
 	}
+	bad = append(bad, checkRacks(rows, expects)...)
 	d.col.printTable(title, rows)
 	fmt.Printf("  (settled in %s)\n", time.Since(t).Round(time.Millisecond))
 	for _, b := range bad {
