@@ -27,10 +27,10 @@ type demoPod struct {
 	// PodGroup makes the pods (all of this entry's count) one gang: a
 	// scheduling.k8s.io/v1beta1 PodGroup of that name with gang minCount
 	// MinCount (default: count), named by each pod's spec.schedulingGroup.
-	PodGroup string      `json:"podGroup,omitempty"`
-	MinCount int32       `json:"minCount,omitempty"`
-	Expect   expectation `json:"expect"`
-	AfterEdit       *expectation      `json:"afterEdit,omitempty"`
+	PodGroup  string       `json:"podGroup,omitempty"`
+	MinCount  int32        `json:"minCount,omitempty"`
+	Expect    expectation  `json:"expect"`
+	AfterEdit *expectation `json:"afterEdit,omitempty"`
 }
 
 // expectation is what must hold for a pod; the demo fails otherwise.
