@@ -1,5 +1,7 @@
 // Command ml-scheduler is kube-scheduler with the MLPolicy plugin
 // registered: every kube-scheduler flag and --config works as usual.
+// Before the scheduler is built it checks that the apiserver serves the
+// PodGroup API when gang scheduling is on (gates.go).
 package main
 
 import (
@@ -16,6 +18,8 @@ import (
 )
 
 func main() {
-	command := app.NewSchedulerCommand(app.WithPlugin(mlpolicy.Name, mlpolicy.New))
+	var gangs gangStartup
+	command := app.NewSchedulerCommand(app.WithPlugin(mlpolicy.Name, mlpolicy.New), gangs.report)
+	gangs.wrap(command)
 	os.Exit(cli.Run(command))
 }

@@ -28,6 +28,9 @@ type SchedulerOptions struct {
 	LeaseNamespace, LeaseName string
 	// Verbosity is klog's -v (default 2).
 	Verbosity int
+	// ExtraArgs are appended to the command line. For ml-scheduler
+	// (StartScheduler) a --feature-gates among them is merged over
+	// controlplane.PodGroupFeatureGates, which it always gets.
 	ExtraArgs []string
 
 	// Config, if set, is a KubeSchedulerConfiguration
@@ -108,7 +111,9 @@ profiles:
 // second scheduler against the control plane, returning once it is healthy.
 // Without o.Config the config is the built-in one (profile ml-scheduler,
 // MLPolicy on the ConfigMap PolicyNamespace/PolicyName, leader election on
-// LeaseNamespace/LeaseName).
+// LeaseNamespace/LeaseName). It runs with the PodGroup feature gates on, as
+// manifests/base does; on a control plane without the PodGroup API the
+// binary turns them off itself and logs a warning.
 func StartScheduler(ctx context.Context, cp *controlplane.ControlPlane, o SchedulerOptions) (*Scheduler, error) {
 	def := func(s *string, v string) {
 		if *s == "" {
@@ -117,6 +122,11 @@ func StartScheduler(ctx context.Context, cp *controlplane.ControlPlane, o Schedu
 	}
 	def(&o.Name, "ml-scheduler")
 	def(&o.Binary, filepath.Join(cp.BinDir, "ml-scheduler"))
+	args, err := controlplane.MergeFeatureGates(o.ExtraArgs, controlplane.PodGroupFeatureGates)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Name, err)
+	}
+	o.ExtraArgs = args
 	return startScheduler(ctx, cp, o, "run `make build`")
 }
 

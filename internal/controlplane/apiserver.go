@@ -20,9 +20,10 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// startAPIServer runs kube-apiserver against c.EtcdURL, waits for /readyz and
-// the default namespace, and fills URL, Token, Config, Kubeconfig and client.
-func (c *ControlPlane) startAPIServer(ctx context.Context, binary string) error {
+// startAPIServer runs kube-apiserver against c.EtcdURL with extraArgs
+// (feature gates, runtime config), waits for /readyz and the default
+// namespace, and fills URL, Token, Config, Kubeconfig and client.
+func (c *ControlPlane) startAPIServer(ctx context.Context, binary string, extraArgs []string) error {
 	saKey, err := writeServiceAccountKey(filepath.Join(c.WorkDir, "sa.key"))
 	if err != nil {
 		return err
@@ -43,16 +44,16 @@ func (c *ControlPlane) startAPIServer(ctx context.Context, binary string) error 
 			return nil, err
 		}
 		url := fmt.Sprintf("https://127.0.0.1:%d", port)
-		p, err := StartProcess(ctx, "kube-apiserver", filepath.Join(c.WorkDir, "kube-apiserver.log"), binary,
+		args := append([]string{
 			"--bind-address=127.0.0.1",
 			"--advertise-address=127.0.0.1",
 			fmt.Sprintf("--secure-port=%d", port),
-			"--cert-dir="+filepath.Join(c.WorkDir, "apiserver-certs"), // self-signed serving cert
-			"--etcd-servers="+c.EtcdURL,
+			"--cert-dir=" + filepath.Join(c.WorkDir, "apiserver-certs"), // self-signed serving cert
+			"--etcd-servers=" + c.EtcdURL,
 			"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-			"--service-account-key-file="+saKey,
-			"--service-account-signing-key-file="+saKey,
-			"--token-auth-file="+tokenFile,
+			"--service-account-key-file=" + saKey,
+			"--service-account-signing-key-file=" + saKey,
+			"--token-auth-file=" + tokenFile,
 			"--authorization-mode=Node,RBAC",
 			// No controller-manager mints ServiceAccounts, and nodes are fake.
 			"--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
@@ -65,7 +66,8 @@ func (c *ControlPlane) startAPIServer(ctx context.Context, binary string) error 
 			"--enable-priority-and-fairness=false",
 			"--profiling=false",
 			"--v=1",
-		)
+		}, extraArgs...)
+		p, err := StartProcess(ctx, "kube-apiserver", filepath.Join(c.WorkDir, "kube-apiserver.log"), binary, args...)
 		if err != nil {
 			return nil, err
 		}

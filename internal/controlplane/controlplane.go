@@ -2,7 +2,9 @@
 // the tests, the demo and the benchmark (bench/cmd/binrun). There is no
 // kube-controller-manager: no ServiceAccounts/tokens are created, no garbage
 // collection happens and deleted namespaces stay Terminating; tests create
-// what they need directly.
+// what they need directly. kube-apiserver serves the PodGroup API
+// (scheduling.k8s.io/v1beta1, gang scheduling) unless
+// Options.WithoutPodGroupAPI.
 package controlplane
 
 import (
@@ -43,6 +45,14 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Timeout bounds the whole start (default 3m; 2 shared cores are slow).
 	Timeout time.Duration
+	// WithoutPodGroupAPI starts kube-apiserver as a cluster has it by
+	// default: without the PodGroup API and its gates. By default it serves
+	// scheduling.k8s.io/v1beta1 (PodGroupFeatureGates on and
+	// --runtime-config=scheduling.k8s.io/v1beta1=true).
+	WithoutPodGroupAPI bool
+	// FeatureGates are merged into kube-apiserver's --feature-gates, over
+	// PodGroupFeatureGates. Optional.
+	FeatureGates map[string]bool
 }
 
 // ControlPlane is a running etcd + kube-apiserver pair.
@@ -110,7 +120,11 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, retErr error) {
 		return nil, err
 	}
 	c.logf("control plane: etcd healthy at %s after %v", c.EtcdURL, time.Since(begin).Round(time.Millisecond))
-	if err := c.startAPIServer(ctx, apiserverBin); err != nil {
+	gateArgs := apiServerGateArgs(opts)
+	if len(gateArgs) > 0 {
+		c.logf("control plane: kube-apiserver with %s", strings.Join(gateArgs, " "))
+	}
+	if err := c.startAPIServer(ctx, apiserverBin, gateArgs); err != nil {
 		return nil, err
 	}
 	c.logf("control plane: kube-apiserver ready at %s after %v (kubeconfig %s)",
