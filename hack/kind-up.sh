@@ -27,6 +27,12 @@ fi
 "${KIND}" create cluster --name "${CLUSTER}" ${KIND_NODE_IMAGE:+--image "${KIND_NODE_IMAGE}"} --wait 120s --config - <<'YAML'
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
+# The PodGroup API ml-scheduler schedules gangs with (off by default in 1.37).
+featureGates:
+  GenericWorkload: true
+  TopologyAwareWorkloadScheduling: true
+runtimeConfig:
+  scheduling.k8s.io/v1beta1: "true"
 nodes:
 - role: control-plane
 - role: worker

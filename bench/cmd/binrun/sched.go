@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ml-scheduler/ml-scheduler/internal/controlplane"
+	"github.com/ml-scheduler/ml-scheduler/internal/gangsupport"
 )
 
 // Both schedulers run as users deploy them, as a second scheduler next to
@@ -85,6 +86,8 @@ func startScheduler(ctx context.Context, cp *controlplane.ControlPlane, name, bi
 		"--authorization-kubeconfig="+cp.Kubeconfig,
 		"--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
 		"--authentication-skip-lookup=true",
+		// Both schedulers with the workload gates, as ml-scheduler is shipped.
+		gangsupport.SchedulerFlag,
 		"-v=2",
 	)
 	if err != nil {
