@@ -105,7 +105,7 @@ func TestSimulateRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout, "| trace | stock | 1/2 (50.0%) | #2 at 50.0% | 1/1 | 2-GPU 0/1 | 0/0 | 0 |") {
+	if !strings.Contains(stdout, "| trace | stock | 1/2 (50.0%) | #2 at 50.0% | #2 at 50.0% | 1/1 | 2-GPU 0/1 | 0/0 | 0 |") {
 		t.Errorf("markdown output:\n%s", stdout)
 	}
 	if data, err := os.ReadFile(plot); err != nil || !bytes.HasPrefix(data, []byte("<svg")) {
