@@ -85,7 +85,7 @@ image:
 # Results (table, JSON, benchstat input, plot) land in bench/results/.
 # The test binary links kube-apiserver: built once, under the shared lock.
 BENCH_TEST := $(CURDIR)/.cache/bench.test
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-gang
 bench-quick: control-plane
 	flock /tmp/heavy-build.lock go test -tags schedperf -c -o $(BENCH_TEST) ./bench
 	go run ./bench/cmd/mlbench -mode quick -out results/quick
@@ -98,6 +98,14 @@ bench: control-plane
 	flock /tmp/heavy-build.lock $(MAKE) --no-print-directory build
 	flock /tmp/heavy-build.lock bash -c 'source hack/lib/build.sh && go build -ldflags "$$KUBE_LDFLAGS" -o "$$BIN/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler'
 	go run ./bench/cmd/binrun -nodes 5000 -pods 2000 -reps 3 -out results
+
+# Gang workload (bench/README.md, "Gang scheduling"): pod groups/s of
+# ml-scheduler's profile against the default profile, the GenericWorkload and
+# TopologyAwareWorkloadScheduling gates on for both; 500 and 5000 nodes, 3
+# repetitions interleaved (about 50 min on 2 shared cores). Writes bench/results/gang/.
+bench-gang: control-plane
+	flock /tmp/heavy-build.lock go test -tags schedperf -c -o $(BENCH_TEST) ./bench
+	go run ./bench/cmd/mlbench -mode gang -out results/gang
 
 # Placement quality (bench/cmd/placement): the Alibaba GPU trace (default,
 # gpuspec33, multigpu20 pod lists) replayed in-process through the stock

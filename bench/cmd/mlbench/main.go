@@ -21,13 +21,13 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "quick", "matrix: quick (500 nodes, one repetition) or full (500/1000/5000 nodes, five repetitions)")
+	mode := flag.String("mode", "quick", "matrix: quick (500 nodes, one repetition), full (500/1000/5000 nodes, five repetitions), events (the Event cost) or gang (pod groups/s, 500/5000 nodes, three repetitions)")
 	reps := flag.Int("reps", 0, "repetitions of every cell (default: 1 quick, 5 full)")
 	bin := flag.String("bin", "../.cache/bench.test", "scheduler_perf test binary, relative to -dir")
 	dir := flag.String("dir", "bench", "the bench/ directory: the binary runs there, paths in the configs are relative to it")
 	out := flag.String("out", "results", "output directory, relative to -dir")
 	lock := flag.String("lock", "/tmp/heavy-build.lock", "lock file held during every run (empty: none)")
-	timeout := flag.Duration("timeout", 6*time.Minute, "a run taking longer is killed and recorded as failed")
+	timeout := flag.Duration("timeout", 6*time.Minute, "a run taking longer is killed and recorded as failed (gang mode: 15m unless set)")
 	only := flag.String("only", "", "run only cells whose name (scenario=S/nodes=N/profile=P) matches this regexp")
 	sizes := flag.String("sizes", "", "comma-separated node counts, overriding the mode's (debugging)")
 	pods := flag.Int("pods", 0, "measured pods per run, overriding the mode's (debugging)")
@@ -49,6 +49,12 @@ func main() {
 	}
 	if err := m.override(*sizes, *pods); err != nil {
 		fatal(err)
+	}
+	timeoutSet := false
+	flag.Visit(func(f *flag.Flag) { timeoutSet = timeoutSet || f.Name == "timeout" })
+	if m.Gang && !timeoutSet {
+		// A gang cycle simulates every pod in every rack: slower than pods one by one.
+		*timeout = 15 * time.Minute
 	}
 	if err := os.Chdir(*dir); err != nil {
 		fatal(err)
@@ -85,6 +91,9 @@ func main() {
 		elapsed := time.Since(start)
 		eta := time.Duration(float64(elapsed) / float64(i+1) * float64(len(plan)-i-1))
 		status := fmt.Sprintf("%6.1f pods/s (p50 %5.1f, p99 %5.1f)  sched CPU %.2f ms/pod", run.Throughput.Average, run.Throughput.Perc50, run.Throughput.Perc99, run.SchedCPUPerPod)
+		if run.Groups > 0 {
+			status = fmt.Sprintf("%6.1f groups/s, ", run.GroupsPerSecond) + status
+		}
 		if run.Error != "" {
 			status = "FAILED: " + run.Error
 		}
@@ -97,6 +106,9 @@ func main() {
 		}
 	}
 	table := res.markdown(m)
+	if m.Gang {
+		table = res.markdownGang(m)
+	}
 	fmt.Println()
 	fmt.Println(table)
 	fmt.Println(writeBenchstat(outDir, m))

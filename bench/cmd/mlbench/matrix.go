@@ -58,6 +58,8 @@ func (c Cell) Name() string {
 
 // Matrix is what a mode measures.
 type Matrix struct {
+	// Gang: the gang workload (gang.go): PodGroups and their pods, pod groups/s.
+	Gang      bool
 	Reps      int
 	Sizes     []int
 	Pods      map[int]int
@@ -90,8 +92,10 @@ func matrixFor(mode string) (*Matrix, error) {
 		return &Matrix{Reps: 3, Sizes: []int{5000}, Pods: map[int]int{5000: 2000},
 			Scenarios: []string{"unconfined", "confined"},
 			Profiles:  []Profile{profDefault, profML, profMLNoEvent}}, nil
+	case "gang":
+		return gangMatrix(), nil
 	}
-	return nil, fmt.Errorf("unknown mode %q (quick or full)", mode)
+	return nil, fmt.Errorf("unknown mode %q (quick, full, events or gang)", mode)
 }
 
 // plan orders the runs: repetitions outermost, then sizes, then scenarios;
@@ -144,8 +148,14 @@ func (m *Matrix) override(sizes string, pods int) error {
 			m.Sizes = append(m.Sizes, n)
 			if _, ok := m.Pods[n]; !ok {
 				m.Pods[n] = 2000
+				if m.Gang {
+					m.Pods[n] = 2100
+				}
 			}
 		}
+	}
+	if pods > 0 && m.Gang && pods%gangPodsPerCycle != 0 {
+		return fmt.Errorf("-pods: a gang run's pods fill groups of 4..8 in cycles of %d pods; %d is not a multiple", gangPodsPerCycle, pods)
 	}
 	if pods > 0 {
 		for n := range m.Pods {

@@ -15,16 +15,21 @@ func (r *Results) svg(m *Matrix) string {
 	const panelW, panelH, left, top, bottom, gap = 420.0, 300.0, 60.0, 50.0, 60.0, 40.0
 	width := left + float64(len(m.Scenarios))*(panelW+gap) + 160
 	height := top + panelH + bottom
+	// Gang runs plot pod groups/s, the others pods/s.
+	unit, conv := "pods/s", func(v float64, _ int) float64 { return v }
+	if m.Gang {
+		unit, conv = "pod groups/s", func(v float64, n int) float64 { return groupsPerSecond(v, m.Pods[n]) }
+	}
 	ymax := 0.0
 	for _, md := range r.Medians {
-		ymax = math.Max(ymax, md.Max)
+		ymax = math.Max(ymax, conv(md.Max, md.Nodes))
 	}
 	ymax = niceCeil(ymax * 1.05)
 	var sb strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&sb, format, a...) }
 	w(`<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="12">`+"\n", width, height)
 	w(`<rect width="100%%" height="100%%" fill="white"/>` + "\n")
-	w(`<text x="%.0f" y="20" font-size="15" font-weight="bold">Scheduling throughput vs node count (median pods/s, min-max bars; %s, %d CPUs)</text>`+"\n", left, r.Mode, r.Machine.CPUs)
+	w(`<text x="%.0f" y="20" font-size="15" font-weight="bold">Scheduling throughput vs node count (median %s, min-max bars; %s, %d CPUs)</text>`+"\n", left, unit, r.Mode, r.Machine.CPUs)
 
 	lo, hi := math.Log(float64(m.Sizes[0])), math.Log(float64(m.Sizes[len(m.Sizes)-1]))
 	if hi == lo {
@@ -53,9 +58,9 @@ func (r *Results) svg(m *Matrix) string {
 				if !ok {
 					continue
 				}
-				x, y := xOf(n), yOf(md.Throughput.Average)
+				x, y := xOf(n), yOf(conv(md.Throughput.Average, n))
 				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
-				w(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"/>`+"\n", x, yOf(md.Min), x, yOf(md.Max), plotColors[p.Name])
+				w(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"/>`+"\n", x, yOf(conv(md.Min, n)), x, yOf(conv(md.Max, n)), plotColors[p.Name])
 				w(`<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"/>`+"\n", x, y, plotColors[p.Name])
 			}
 			if len(pts) > 1 {
@@ -64,7 +69,7 @@ func (r *Results) svg(m *Matrix) string {
 		}
 	}
 	lx := left + float64(len(m.Scenarios))*(panelW+gap)
-	w(`<text x="%.0f" y="%.0f" transform="rotate(-90 %.0f %.0f)" text-anchor="middle">pods/s</text>`+"\n", 15.0, top+panelH/2, 15.0, top+panelH/2)
+	w(`<text x="%.0f" y="%.0f" transform="rotate(-90 %.0f %.0f)" text-anchor="middle">%s</text>`+"\n", 15.0, top+panelH/2, 15.0, top+panelH/2, unit)
 	for i, p := range m.Profiles {
 		y := top + 20 + float64(i)*22
 		w(`<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="%s" stroke-width="3"/>`+"\n", lx, y, lx+20, y, plotColors[p.Name])

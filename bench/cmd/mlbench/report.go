@@ -68,10 +68,14 @@ type Median struct {
 	AttemptP50        float64
 	AttemptP99        float64
 	SLIP50, SLIP99    float64
-	ProcessCPUPerPod  float64
-	SchedCPUPerPod    float64
-	PluginCPUPerPod   float64
-	Min, Max          float64 // of the average throughput
+	// Gang runs: pod groups/s and the pod-group cycle latencies (ms).
+	GroupsPerSecond                      float64 `json:",omitempty"`
+	GroupAttemptP50, GroupAttemptP99     float64 `json:",omitempty"`
+	GroupAlgorithmP50, GroupAlgorithmP99 float64 `json:",omitempty"`
+	ProcessCPUPerPod                     float64
+	SchedCPUPerPod                       float64
+	PluginCPUPerPod                      float64
+	Min, Max                             float64 // of the average throughput
 }
 
 // Ratio compares two profiles' median average throughput in one scenario and size.
@@ -122,7 +126,10 @@ func (r *Results) median(m *Matrix, scenario string, nodes int, prof string) (Me
 		ProcessCPUPerPod: get(func(x Run) float64 { return x.ProcessCPUPerPod }),
 		SchedCPUPerPod:   get(func(x Run) float64 { return x.SchedCPUPerPod }),
 		PluginCPUPerPod:  get(func(x Run) float64 { return x.PluginCPUPerPod }),
-		Min:              runs[0].Throughput.Average, Max: runs[0].Throughput.Average,
+		GroupsPerSecond:  get(func(x Run) float64 { return x.GroupsPerSecond }),
+		GroupAttemptP50:  get(func(x Run) float64 { return x.GroupAttemptP50 }), GroupAttemptP99: get(func(x Run) float64 { return x.GroupAttemptP99 }),
+		GroupAlgorithmP50: get(func(x Run) float64 { return x.GroupAlgorithmP50 }), GroupAlgorithmP99: get(func(x Run) float64 { return x.GroupAlgorithmP99 }),
+		Min: runs[0].Throughput.Average, Max: runs[0].Throughput.Average,
 	}
 	for _, run := range runs {
 		md.Min = min(md.Min, run.Throughput.Average)
@@ -198,7 +205,11 @@ func (r *Results) write(dir string, m *Matrix) error {
 	if err := os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(r.markdown(m)), 0o644); err != nil {
+	md := r.markdown
+	if m.Gang {
+		md = r.markdownGang
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(md(m)), 0o644); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "bench.txt"), []byte(r.benchstatInput()), 0o644); err != nil {
@@ -214,6 +225,12 @@ func (r *Results) benchstatInput() string {
 	fmt.Fprintf(&sb, "goos: linux\ngoarch: %s\npkg: github.com/ml-scheduler/ml-scheduler/bench\ncpu: %s\n", runtime.GOARCH, r.Machine.CPUModel)
 	for _, run := range r.Runs {
 		if run.Error != "" {
+			continue
+		}
+		if run.Groups > 0 {
+			fmt.Fprintf(&sb, "BenchmarkGangScheduling/scenario=%s/nodes=%d/profile=%s-%d 1 %.3f groups/s %.2f pods/s %.2f group-attempt-p50-ms %.2f group-attempt-p99-ms %.3f sched-cpu-ms/pod %.3f process-cpu-ms/pod\n",
+				run.Scenario, run.Nodes, run.Profile, r.Machine.CPUs, run.GroupsPerSecond, run.Throughput.Average,
+				run.GroupAttemptP50, run.GroupAttemptP99, run.SchedCPUPerPod, run.ProcessCPUPerPod)
 			continue
 		}
 		fmt.Fprintf(&sb, "BenchmarkSchedulingThroughput/scenario=%s/nodes=%d/profile=%s-%d 1 %.2f pods/s %.2f p50-pods/s %.2f p99-pods/s %.3f algorithm-p50-ms %.3f algorithm-p99-ms %.3f attempt-p50-ms %.3f attempt-p99-ms %.1f sli-p50-ms %.1f sli-p99-ms %.3f sched-cpu-ms/pod %.3f process-cpu-ms/pod\n",

@@ -44,6 +44,19 @@ type Run struct {
 	SLIP99 float64 `json:"sliLatencyP99Ms"`
 	// Duration of the measured phase (pod creation to the last pod scheduled), s.
 	Duration float64 `json:"durationSeconds"`
+	// Gang runs: the pod groups the pods belong to, the pod groups/s derived
+	// from the pods/s average, and the pod-group cycle latencies (ms):
+	// scheduler_podgroup_scheduling_attempt_duration_seconds (result=scheduled)
+	// and scheduler_podgroup_scheduling_algorithm_duration_seconds.
+	Groups            int     `json:"podGroups,omitempty"`
+	GroupsPerSecond   float64 `json:"podGroupsPerSecond,omitempty"`
+	GroupAttemptP50   float64 `json:"podGroupAttemptLatencyP50Ms,omitempty"`
+	GroupAttemptP99   float64 `json:"podGroupAttemptLatencyP99Ms,omitempty"`
+	GroupAlgorithmP50 float64 `json:"podGroupAlgorithmLatencyP50Ms,omitempty"`
+	GroupAlgorithmP99 float64 `json:"podGroupAlgorithmLatencyP99Ms,omitempty"`
+	// Load1 is the machine's 1-minute load average when the run started
+	// (after taking the lock): how busy the shared machine was.
+	Load1 float64 `json:"loadAvg1,omitempty"`
 	// CPU time per scheduled pod from the CPU profile of the measured phase:
 	// the whole test process (kube-apiserver, scheduler, clients, GC; not etcd) and the
 	// samples with a scheduler frame (k8s.io/kubernetes/pkg/scheduler or ours).
@@ -104,6 +117,10 @@ func (r *runner) run(c Cell) Run {
 	defer os.RemoveAll(tmp)
 	cfg := filepath.Join(tmp, "config.yaml")
 	body := fmt.Sprintf(configTemplate, c.Profile.Name, c.Profile.Config, namespaceOf(c.Scenario), c.Profile.Constraints(c.Scenario), c.Nodes, c.Pods)
+	if r.matrix.Gang {
+		res.Groups = gangGroups(c.Pods)
+		body = gangConfig(c)
+	}
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		res.Error = err.Error()
 		return res
@@ -115,6 +132,7 @@ func (r *runner) run(c Cell) Run {
 		res.Error = err.Error()
 		return res
 	}
+	res.Load1 = readLoad1()
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	cmd := exec.CommandContext(ctx, r.bin, "-test.run", "^$", "-test.bench", "^BenchmarkPerfScheduling$",
 		"-test.benchtime", "1x", "-test.timeout", "0", "-perf-scheduling-label-filter", "mlbench",
@@ -210,10 +228,17 @@ func (res *Run) parseDataItems(dir string) error {
 			res.SLIP50, res.SLIP99 = d["Perc50"], d["Perc99"]
 		case "SchedulingDuration":
 			res.Duration = d["Duration"]
+		case "scheduler_podgroup_scheduling_attempt_duration_seconds":
+			res.GroupAttemptP50, res.GroupAttemptP99 = d["Perc50"], d["Perc99"]
+		case "scheduler_podgroup_scheduling_algorithm_duration_seconds":
+			res.GroupAlgorithmP50, res.GroupAlgorithmP99 = d["Perc50"], d["Perc99"]
 		}
 	}
 	if !found {
 		return fmt.Errorf("no SchedulingThroughput in %s (scheduling ended within a second?)", files[0])
+	}
+	if res.Groups > 0 {
+		res.GroupsPerSecond = groupsPerSecond(res.Throughput.Average, res.Pods)
 	}
 	return nil
 }
