@@ -149,21 +149,7 @@ func (r *Results) markdownGang(m *Matrix) string {
 		"Cluster: `workloads/nodes/gang-cluster.yaml` (8-GPU nodes, racks of 16). " +
 		"PodGroups: `workloads/podgroups/gang.yaml`, gang minCount 4, 5, 6, 7, 8 in turn (6 pods per group on average); " +
 		"pods: `workloads/pods/gang-worker.yaml` (1 GPU, 8 CPUs, 64Gi, spec.schedulingGroup), created in one burst after the PodGroups.\n\n")
-	w("Profiles: ")
-	for i, p := range m.Profiles {
-		if i > 0 {
-			w("; ")
-		}
-		w("%s `%s` %s", p.Label, p.Name, p.Doc)
-	}
-	w(".\n\nScenarios: ")
-	for i, sc := range m.Scenarios {
-		if i > 0 {
-			w("; ")
-		}
-		w("`%s` %s", sc, scenarioDoc[sc])
-	}
-	w(".\n\n")
+	writeLegend(w, m.Profiles, m.Scenarios)
 
 	w("### Pod groups/s (median of the per-run averages; min-max in brackets)\n\n")
 	w("| scenario | nodes | groups | pods |")

@@ -18,21 +18,7 @@ func (r *Results) markdown(m *Matrix) string {
 	w("## Scheduling throughput (%s run)\n\n", r.Mode)
 	w("Machine: %s. %s to %s, %d run(s), %d failed; medians over %d repetition(s), profiles interleaved.\n\n",
 		r.Machine.Summary(), r.Started.Format("2006-01-02 15:04"), r.Finished.Format("15:04 MST"), len(r.Runs), failed, r.Reps)
-	w("Profiles: ")
-	for i, p := range m.allProfiles() {
-		if i > 0 {
-			w("; ")
-		}
-		w("%s `%s` %s", p.Label, p.Name, p.Doc)
-	}
-	w(".\n\nScenarios: ")
-	for i, sc := range m.Scenarios {
-		if i > 0 {
-			w("; ")
-		}
-		w("`%s` %s", sc, scenarioDoc[sc])
-	}
-	w(".\n\n")
+	writeLegend(w, m.allProfiles(), m.Scenarios)
 
 	w("### Throughput, pods/s (median of the per-run averages; min-max in brackets)\n\n")
 	w("| scenario | nodes | pods |")
@@ -137,4 +123,23 @@ func (r *Results) markdown(m *Matrix) string {
 		}
 	}
 	return sb.String()
+}
+
+// writeLegend writes the report's "Profiles: ..." and "Scenarios: ..." lines.
+func writeLegend(w func(string, ...any), profiles []Profile, scenarios []string) {
+	w("Profiles: ")
+	for i, p := range profiles {
+		if i > 0 {
+			w("; ")
+		}
+		w("%s `%s` %s", p.Label, p.Name, p.Doc)
+	}
+	w(".\n\nScenarios: ")
+	for i, sc := range scenarios {
+		if i > 0 {
+			w("; ")
+		}
+		w("`%s` %s", sc, scenarioDoc[sc])
+	}
+	w(".\n\n")
 }
