@@ -63,7 +63,10 @@ func (pl *MLPolicy) GeneratePlacements(_ context.Context, state fwk.PodGroupCycl
 	var rule *policy.CompiledRule
 	if a != nil && len(pods) > 0 {
 		rule = a.Policy.Match(pods[0])
-		if s := pl.sameRule(a, pg.GetNamespace(), pg.GetName(), pods[0], rule); s != nil {
+		s := pl.sameRule(a, pg.GetNamespace(), pg.GetName(), pods[0], rule)
+		// The group's pods' PreFilter reads this verdict instead of matching again.
+		state.Write(gangStateKey, &gangVerdict{status: s})
+		if s != nil {
 			return nil, s
 		}
 	}
