@@ -79,10 +79,7 @@ func (pl *MLPolicy) GeneratePlacements(_ context.Context, state fwk.PodGroupCycl
 		gpuRes = a.Policy.GPUResources
 	}
 	d := newDomains(key, parent.Nodes)
-	placed, err := pl.placedDomains(pg, key)
-	if err != nil {
-		return nil, fwk.AsStatus(err)
-	}
+	placed := pl.placedDomains(pg, key)
 	switch {
 	case len(placed) > 1 && required:
 		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf(
@@ -141,10 +138,10 @@ func (pl *MLPolicy) podGroupState(pg fwk.PodGroupInfo) fwk.PodGroupState {
 }
 
 // placedDomains are the domains of the group's pods already placed.
-func (pl *MLPolicy) placedDomains(pg fwk.PodGroupInfo, key string) ([]string, error) {
+func (pl *MLPolicy) placedDomains(pg fwk.PodGroupInfo, key string) []string {
 	st := pl.podGroupState(pg)
 	if st == nil {
-		return nil, nil
+		return nil
 	}
 	seen := map[string]bool{}
 	var out []string
@@ -162,7 +159,7 @@ func (pl *MLPolicy) placedDomains(pg fwk.PodGroupInfo, key string) ([]string, er
 		}
 	}
 	sort.Strings(out)
-	return out, nil
+	return out
 }
 
 // waitingMessage says, in policy terms, what the gang needs and the best
