@@ -53,9 +53,11 @@ type Workload struct {
 	// gpu holds the GPU shapes, fewest GPUs first, so a scan stops at the
 	// first shape asking more GPUs than the node has free.
 	gpu []gpuShape
-	// byModel[i] holds the shapes of gpu that accept model bit i: a node
-	// has one model, so its scan skips the shapes that exclude it.
-	byModel [maxModels][]gpuShape
+	// all is gpu as a scan list; byModel[i] holds the shapes of gpu that
+	// accept model bit i: a node has one model, so its scan skips the
+	// shapes that exclude it.
+	all     shapeList
+	byModel [maxModels]shapeList
 	// restricted lists the GPU demand of the shapes that accept only some
 	// models, per set of models: what Pressure weighs against free capacity.
 	restricted []restrictedDemand
@@ -123,26 +125,29 @@ func NewWorkload(shapes []WeightedShape) *Workload {
 		w.restricted = append(w.restricted, restrictedDemand{models: m, demand: d})
 	}
 	sort.Slice(w.restricted, func(i, j int) bool { return w.restricted[i].models < w.restricted[j].models })
+	w.all = newShapeList(w.gpu, false)
 	for i := 0; i < maxModels; i++ {
 		if used&(1<<uint(i)) == 0 {
 			continue
 		}
+		var accept []gpuShape
 		for _, g := range w.gpu {
 			if g.Models&(1<<uint(i)) != 0 {
-				w.byModel[i] = append(w.byModel[i], g)
+				accept = append(accept, g)
 			}
 		}
+		w.byModel[i] = newShapeList(accept, true)
 	}
 	w.KeepMilliCPUPerGPU, w.KeepMemoryPerGPU = w.keepPerGPU()
 	return w
 }
 
 // shapesFor returns the GPU shapes that accept the node's model.
-func (w *Workload) shapesFor(model ModelSet) []gpuShape {
+func (w *Workload) shapesFor(model ModelSet) *shapeList {
 	if model == 0 || model&(model-1) != 0 { // not a single model: scan all
-		return w.gpu
+		return &w.all
 	}
-	return w.byModel[bits.TrailingZeros64(uint64(model))]
+	return &w.byModel[bits.TrailingZeros64(uint64(model))]
 }
 
 func shapeLess(a, b Shape) bool {
@@ -200,43 +205,6 @@ func (w *Workload) keepPerGPU() (milliCPU, memory int64) {
 
 // Empty reports whether the workload expects no GPU pod.
 func (w *Workload) Empty() bool { return w == nil || len(w.gpu) == 0 }
-
-// usable is the probability that the next pod is a GPU pod that fits f.
-func (w *Workload) usable(f *Free) float64 {
-	var p float64
-	shapes := w.shapesFor(f.Model)
-	for i := range shapes {
-		s := &shapes[i]
-		if s.GPUs > f.GPUs {
-			break
-		}
-		if s.fits(f) {
-			p += s.p
-		}
-	}
-	return p
-}
-
-// usable2 is usable of before and of after in one pass; after must have no
-// more of anything than before (a pod placed on it), so a shape that does
-// not fit before does not fit after.
-func (w *Workload) usable2(before, after *Free) (pb, pa float64) {
-	shapes := w.shapesFor(before.Model)
-	for i := range shapes {
-		s := &shapes[i]
-		if s.GPUs > before.GPUs {
-			break
-		}
-		if !s.fits(before) {
-			continue
-		}
-		pb += s.p
-		if s.fits(after) {
-			pa += s.p
-		}
-	}
-	return pb, pa
-}
 
 // Fragmentation is the expected number of the node's free GPUs the next pod
 // could not use: all of them for a pod that does not fit (or asks no GPU),

@@ -2,6 +2,7 @@ package fragmentation
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -179,5 +180,98 @@ func TestPressure(t *testing.T) {
 	}
 	if NewWorkload(mix).Restricted() {
 		t.Error("a workload of any-model shapes is restricted")
+	}
+}
+
+// benchWorkload has about as many shapes as the learner keeps from the
+// Alibaba GPU trace (112 distinct requests in its default sample).
+func benchWorkload() *Workload {
+	gpus := []int64{1, 1, 1, 1, 2, 4, 8}
+	var shapes []WeightedShape
+	for i := 0; i < 112; i++ {
+		shapes = append(shapes, WeightedShape{Shape: Shape{
+			MilliCPU: int64(1000 + (i*1500)%30000), Memory: int64(4+(i*7)%120) * gi, GPUs: gpus[i%len(gpus)],
+		}, Weight: 1})
+	}
+	return NewWorkload(shapes)
+}
+
+func BenchmarkDelta(b *testing.B) {
+	w := benchWorkload()
+	// roomy has room for every expected shape; tight (3 GPUs, 20 cores,
+	// 64Gi free) cuts every GPU count's group, so those are scanned.
+	roomy := Free{MilliCPU: 96000, Memory: 512 * gi, GPUs: 8, Model: ModelBit("")}
+	tight := Free{MilliCPU: 20000, Memory: 64 * gi, GPUs: 3, Model: ModelBit("")}
+	for _, c := range []struct {
+		name string
+		node Free
+		pod  Shape
+	}{
+		{"gpu-pod/roomy", roomy, Shape{MilliCPU: 4000, Memory: 16 * gi, GPUs: 1}},
+		{"cpu-pod/roomy", roomy, Shape{MilliCPU: 4000, Memory: 16 * gi}},
+		{"gpu-pod/tight", tight, Shape{MilliCPU: 4000, Memory: 16 * gi, GPUs: 1}},
+		{"cpu-pod/tight", tight, Shape{MilliCPU: 4000, Memory: 16 * gi}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var sum float64
+			for b.Loop() {
+				sum += w.Delta(c.node, c.pod)
+			}
+			_ = sum
+		})
+	}
+}
+
+// TestUsableMatchesBruteForce: the grouped scan of usable and usable2 sums
+// exactly the shapes that fit, on random workloads and nodes.
+func TestUsableMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	models := []ModelSet{ModelBit("A"), ModelBit("B"), ModelBit("")}
+	for iter := 0; iter < 300; iter++ {
+		var shapes []WeightedShape
+		for i := 0; i < 1+rng.IntN(60); i++ {
+			m := AnyModel
+			if rng.IntN(4) == 0 {
+				m = models[rng.IntN(2)]
+			}
+			shapes = append(shapes, WeightedShape{Shape: Shape{
+				MilliCPU: int64(rng.IntN(16)) * 1000, Memory: int64(rng.IntN(16)) * gi,
+				GPUs: int64(rng.IntN(5)), Models: m,
+			}, Weight: float64(1 + rng.IntN(5))})
+		}
+		w := NewWorkload(shapes)
+		var total float64
+		for _, s := range shapes {
+			total += s.Weight
+		}
+		brute := func(f Free) float64 {
+			var p float64
+			for _, s := range shapes {
+				m := s.Models
+				if m == 0 {
+					m = AnyModel
+				}
+				if s.GPUs > 0 && s.GPUs <= f.GPUs && s.MilliCPU <= f.MilliCPU && s.Memory <= f.Memory && m&f.Model != 0 {
+					p += s.Weight / total
+				}
+			}
+			return p
+		}
+		for j := 0; j < 20; j++ {
+			before := Free{MilliCPU: int64(rng.IntN(18)) * 1000, Memory: int64(rng.IntN(18)) * gi, GPUs: int64(rng.IntN(6)), Model: models[rng.IntN(3)]}
+			if rng.IntN(5) == 0 {
+				before.Model = models[0] | models[1]
+			}
+			after := before
+			after.MilliCPU -= min(before.MilliCPU, int64(rng.IntN(6))*1000)
+			after.Memory -= min(before.Memory, int64(rng.IntN(6))*gi)
+			after.GPUs -= min(before.GPUs, int64(rng.IntN(3)))
+			pb, pa := w.usable2(&before, &after)
+			wb, wa := brute(before), brute(after)
+			if math.Abs(pb-wb) > 1e-9 || math.Abs(pa-wa) > 1e-9 || math.Abs(w.usable(&before)-wb) > 1e-9 {
+				t.Fatalf("workload %v, before %+v after %+v: usable2 = %v, %v, usable = %v; brute force %v, %v",
+					shapes, before, after, pb, pa, w.usable(&before), wb, wa)
+			}
+		}
 	}
 }

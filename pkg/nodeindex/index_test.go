@@ -222,9 +222,55 @@ func TestAdmittedCachedPerView(t *testing.T) {
 		t.Errorf("ClassOf a version the index has not seen = %+v, want nil", nc)
 	}
 	ix.UpsertNode(newer) // same labels and GPUs: a heartbeat
-	if v2 := ix.View(); v2 != v || v2.ClassOf(newer) == nil || v2.ClassOf(a1) != nil {
-		t.Errorf("after a heartbeat: same view %v, ClassOf(newer) %v, ClassOf(old) %v; want the same view following the newer object",
-			v2 == v, v2.ClassOf(newer), v2.ClassOf(a1))
+	v2 := ix.View()
+	if v2.ClassOf(newer) == nil || v2.ClassOf(a1) == nil {
+		t.Errorf("after a heartbeat: ClassOf(newer) %v, ClassOf(old) %v; want the class for both", v2.ClassOf(newer), v2.ClassOf(a1))
+	}
+	if again := v2.Admitted(r, true); fmt.Sprintf("%p", again) != fmt.Sprintf("%p", first) {
+		t.Error("a heartbeat made the view recompute the admitted set")
+	}
+}
+
+// TestViewFollowsMovedNodes: heartbeats (new objects, same class) keep the
+// view until more than 1/movedShare of the nodes moved; the rebuilt view
+// knows the new objects directly and keeps the per-rule sets.
+func TestViewFollowsMovedNodes(t *testing.T) {
+	ix := New()
+	ix.SetPolicy(mustLoad(t, testPolicy))
+	var nodes []*v1.Node
+	const count = 400 // count/movedShare > movedFloor
+	for i := 0; i < count; i++ {
+		n := node(fmt.Sprintf("a%d", i), 8, "pool", "a100")
+		nodes = append(nodes, n)
+		ix.UpsertNode(n)
+	}
+	v := ix.View()
+	r := v.Policy.Rules[0]
+	set := v.Admitted(r, true)
+	var newer []*v1.Node
+	for i := 0; i <= count/movedShare; i++ {
+		n := nodes[i].DeepCopy()
+		newer = append(newer, n)
+		ix.UpsertNode(n)
+		if i < count/movedShare {
+			if got := ix.View(); got != v {
+				t.Fatalf("view rebuilt after %d of %d nodes moved", i+1, count)
+			}
+		}
+	}
+	v2 := ix.View()
+	if v2 == v {
+		t.Fatal("view not rebuilt after more than 1/movedShare of the nodes moved")
+	}
+	if _, ok := v2.byNode[newer[0]]; !ok {
+		t.Error("rebuilt view does not index the moved node's new object")
+	}
+	if got := v2.Admitted(r, true); fmt.Sprintf("%p", got) != fmt.Sprintf("%p", set) {
+		t.Error("rebuild after moves only recomputed the admitted set")
+	}
+	ix.UpsertNode(node("a0", 0, "pool", "a100")) // a class change
+	if v3 := ix.View(); fmt.Sprintf("%p", v3.Admitted(r, true)) == fmt.Sprintf("%p", set) || v3.Admitted(r, true).Has("a0") {
+		t.Error("a class change kept the stale admitted set")
 	}
 }
 
