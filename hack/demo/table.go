@@ -23,7 +23,7 @@ const (
 
 	placeTimeout   = 60 * time.Second
 	pendingTimeout = 30 * time.Second
-	eventTimeout   = 15 * time.Second
+	placementTimeout   = 15 * time.Second
 )
 
 // row is where one pod stands: on a node, placed by a rule, or pending and why.
@@ -96,8 +96,8 @@ func (c *collector) collect(ctx context.Context, p *demoPod, e expectation, want
 		r.node = &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: pod.Spec.NodeName}}
 	}
 	if p.ours() {
-		if r.placement, err = cluster.PlacementOf(ctx, c.client, pod, eventTimeout); err != nil {
-			r.placement.Rule = "(no PlacedByRule event)"
+		if r.placement, err = cluster.PlacementOf(ctx, c.client, pod, placementTimeout); err != nil {
+			r.placement.Rule = "(no rule annotation)"
 		}
 	}
 	return r, nil

@@ -7,50 +7,44 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
 )
 
-// Placement is what the PlacedByRule Event on a bound pod says: the node,
-// the rule, and the policy (hash and per-replica generation) that placed it.
+// Placement is what a pod ml-scheduler bound says of its placement: the
+// node, and the rule and policy hash its Binding's annotations carried.
 type Placement struct {
 	Node       string
 	Rule       string
 	PolicyHash string
-	Generation int64
-	Message    string
 }
 
-// PlacementOf waits for the PlacedByRule Event the scheduler records on a
-// pod it bound and parses it. Unlike PlacedRule it also returns the policy
-// hash, so a caller can tell which version of the policy placed the pod.
+// PlacementOf waits until the pod is bound and returns its placement, read
+// from the annotations the apiserver copied from the Binding. A pod bound
+// without them (by another binder) is an error.
 func PlacementOf(ctx context.Context, client kubernetes.Interface, pod *v1.Pod, timeout time.Duration) (Placement, error) {
 	var pl Placement
-	sel := fields.Set{"involvedObject.name": pod.Name, "reason": "PlacedByRule"}.String()
+	var last *v1.Pod
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		evs, err := client.CoreV1().Events(pod.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
+		p, err := client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
-		for _, e := range evs.Items {
-			if e.InvolvedObject.UID != "" && e.InvolvedObject.UID != pod.UID {
-				continue
-			}
-			var p Placement
-			// "Placed on <node> by rule <rule> of placement policy <hash> (generation <n>)"
-			if _, err := fmt.Sscanf(e.Message, "Placed on %s by rule %s of placement policy %s (generation %d)",
-				&p.Node, &p.Rule, &p.PolicyHash, &p.Generation); err != nil {
-				continue
-			}
-			p.Message = e.Message
-			pl = p
-			return true, nil
+		last = p
+		if p.Spec.NodeName == "" {
+			return false, nil
 		}
-		return false, nil
+		pl = Placement{Node: p.Spec.NodeName, Rule: p.Annotations[mlpolicy.AnnotationRule], PolicyHash: p.Annotations[mlpolicy.AnnotationPolicyHash]}
+		return true, nil
 	})
 	if err != nil {
-		return pl, fmt.Errorf("no PlacedByRule event on pod %s/%s within %v: %w", pod.Namespace, pod.Name, timeout, err)
+		return pl, fmt.Errorf("pod %s/%s not bound within %v: %w", pod.Namespace, pod.Name, timeout, err)
+	}
+	if pl.Rule == "" || pl.PolicyHash == "" {
+		return pl, fmt.Errorf("pod %s/%s bound to %s without the %s and %s annotations (annotations: %v)",
+			pod.Namespace, pod.Name, pl.Node, mlpolicy.AnnotationRule, mlpolicy.AnnotationPolicyHash, last.Annotations)
 	}
 	return pl, nil
 }

@@ -118,8 +118,8 @@ func Unschedulable(p *v1.Pod) string {
 	return ""
 }
 
-// PlacedRule returns the rule named by the PlacedByRule Event the scheduler
-// records on a pod it bound, waiting for the Event to arrive.
+// PlacedRule returns the rule that placed a pod ml-scheduler bound (its
+// annotation), waiting for the pod to be bound.
 func PlacedRule(ctx context.Context, client kubernetes.Interface, pod *v1.Pod, timeout time.Duration) (string, error) {
 	p, err := PlacementOf(ctx, client, pod, timeout)
 	return p.Rule, err

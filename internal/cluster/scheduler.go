@@ -99,6 +99,11 @@ profiles:
       disabled:
       - name: NodeResourcesFit
       - name: NodeResourcesBalancedAllocation
+    # MLPolicy binds its pods: the Binding carries the rule and policy hash
+    # as annotations, which the apiserver copies onto the pod.
+    bind:
+      enabled:
+      - name: MLPolicy
   pluginConfig:
   - name: MLPolicy
     args:

@@ -14,11 +14,11 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ml-scheduler/ml-scheduler/internal/cluster"
 	"github.com/ml-scheduler/ml-scheduler/internal/controlplane"
+	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
 
@@ -249,7 +249,7 @@ func (tc *tcase) scheduled(ns, name string) *v1.Pod {
 }
 
 // place creates a pod, waits for it to be bound, checks it is on one of
-// nodes and that its PlacedByRule Event names rule. It returns the node.
+// nodes and that its rule annotation names rule. It returns the node.
 func (tc *tcase) place(s cluster.PodSpec, rule string, nodes ...string) string {
 	tc.t.Helper()
 	tc.pod(s)
@@ -261,40 +261,27 @@ func (tc *tcase) place(s cluster.PodSpec, rule string, nodes ...string) string {
 	return p.Spec.NodeName
 }
 
-// expectRule checks the PlacedByRule Event of a bound pod names rule.
+// expectRule checks the rule annotation of a bound pod names rule.
 func (tc *tcase) expectRule(p *v1.Pod, rule string) {
 	tc.t.Helper()
 	got, err := cluster.PlacedRule(tc.ctx, tc.c, p, 10*time.Second)
 	if err != nil {
-		tc.t.Fatalf("no PlacedByRule event for pod %s/%s: %v", p.Namespace, p.Name, err)
+		tc.t.Fatal(err)
 	}
 	if got != rule {
-		tc.t.Fatalf("pod %s/%s: PlacedByRule names rule %q, want %q", p.Namespace, p.Name, got, rule)
+		tc.t.Fatalf("pod %s/%s: annotation %s = %q, want %q", p.Namespace, p.Name, mlpolicy.AnnotationRule, got, rule)
 	}
 }
 
-// placedEvent returns the message of the pod's PlacedByRule Event.
-func (tc *tcase) placedEvent(p *v1.Pod) string {
+// placedPolicy returns the policy hash on a bound pod (the annotation its
+// Binding carried).
+func (tc *tcase) placedPolicy(p *v1.Pod) string {
 	tc.t.Helper()
-	var msg string
-	sel := fields.Set{"involvedObject.name": p.Name, "reason": "PlacedByRule"}.String()
-	err := wait.PollUntilContextTimeout(tc.ctx, 100*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
-		evs, err := tc.c.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
-		if err != nil {
-			return false, err
-		}
-		for _, e := range evs.Items {
-			if e.InvolvedObject.UID == p.UID {
-				msg = e.Message
-				return true, nil
-			}
-		}
-		return false, nil
-	})
+	pl, err := cluster.PlacementOf(tc.ctx, tc.c, p, 10*time.Second)
 	if err != nil {
-		tc.t.Fatalf("no PlacedByRule event for pod %s/%s: %v", p.Namespace, p.Name, err)
+		tc.t.Fatal(err)
 	}
-	return msg
+	return pl.PolicyHash
 }
 
 // pending waits until the scheduler marks the pod unschedulable and checks

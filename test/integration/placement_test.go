@@ -75,7 +75,7 @@ default: {pools: [other]}
 	// No rule matches: the default.
 	tc.place(cluster.PodSpec{Name: "b-infer", Namespace: nsB, Labels: inference, CPU: "1"}, "default", "rules-other")
 	tc.place(cluster.PodSpec{Name: "b-plain", Namespace: nsB, CPU: "1"}, "default", "rules-other")
-	t.Logf("PROVED: rules match by namespace and pod label selector; the first matching rule wins (a training pod of it-rules-a matching 3 rules went to rule 0's pool, node rules-train); pods matching no rule get the default placement (rules-other); each PlacedByRule Event names the rule")
+	t.Logf("PROVED: rules match by namespace and pod label selector; the first matching rule wins (a training pod of it-rules-a matching 3 rules went to rule 0's pool, node rules-train); pods matching no rule get the default placement (rules-other); each pod's rule annotation names the rule")
 }
 
 func testPools(t *testing.T) {

@@ -56,6 +56,10 @@ const mlSchedulerProfiles = `profiles:
       # MLPolicy is the gang placement generator (a profile has at most one).
       disabled:
       - name: TopologyPlacementGenerator
+    # As shipped: MLPolicy binds, the Binding carrying rule and policy hash.
+    bind:
+      enabled:
+      - name: MLPolicy
   pluginConfig:
   - name: MLPolicy
     args:

@@ -75,18 +75,18 @@ func (r *Results) markdown(m *Matrix) string {
 		w("\n")
 	}
 
-	if md, ok := r.median(m, m.Scenarios[0], m.ExtraSize, "ml10noevent"); ok && md.N > 0 {
-		w("### The per-pod placement Event (MLPolicy PostBind) at %d nodes, pods/s\n\n| scenario | (a) default | (b) ml10 | (b') ml10 without the Event | b'/a | b/b' |\n|---|---:|---:|---:|---:|---:|\n", m.ExtraSize)
+	if md, ok := r.median(m, m.Scenarios[0], m.ExtraSize, "ml10event"); ok && md.N > 0 {
+		w("### The per-pod placement Event (MLPolicy placementEvents) at %d nodes, pods/s\n\n| scenario | (a) default | (b) ml10 | (b') ml10 with the Event | b'/a | b'/b |\n|---|---:|---:|---:|---:|---:|\n", m.ExtraSize)
 		for _, sc := range m.Scenarios {
 			w("| %s |", sc)
-			for _, p := range []string{"default", "ml10", "ml10noevent"} {
+			for _, p := range []string{"default", "ml10", "ml10event"} {
 				if md, ok := r.median(m, sc, m.ExtraSize, p); ok {
 					w(" %.0f [%.0f-%.0f] |", md.Throughput.Average, md.Min, md.Max)
 				} else {
 					w(" - |")
 				}
 			}
-			for _, pr := range [][2]string{{"ml10noevent", "default"}, {"ml10", "ml10noevent"}} {
+			for _, pr := range [][2]string{{"ml10event", "default"}, {"ml10event", "ml10"}} {
 				if rt, ok := r.ratio(m, sc, m.ExtraSize, pr[0], pr[1]); ok {
 					w(" %.2f [%.2f-%.2f] |", rt.Value, rt.PairedMin, rt.PairedMax)
 				} else {

@@ -31,8 +31,8 @@ var (
 		Doc: "bind-only profile (PrioritySort + DefaultBinder): the harness ceiling"}
 	profML1 = Profile{Name: "ml1", Label: "(b1)", Config: "workloads/schedulers/ml-1.yaml", Constraints: none,
 		Doc: "ml-scheduler, 1-rule policy"}
-	profMLNoEvent = Profile{Name: "ml10noevent", Label: "(b')", Config: "workloads/schedulers/ml-10-noevent.yaml", Constraints: none,
-		Doc: "ml10 without MLPolicy's PostBind (the per-pod PlacedByRule Event)"}
+	profMLEvent = Profile{Name: "ml10event", Label: "(b')", Config: "workloads/schedulers/ml-10-event.yaml", Constraints: none,
+		Doc: "ml10 with MLPolicy's placementEvents on (a PlacedByRule Event per pod; off by default)"}
 	profML100 = Profile{Name: "ml100", Label: "(b100)", Config: "workloads/schedulers/ml-100.yaml", Constraints: none,
 		Doc: "ml-scheduler, 100-rule policy"}
 )
@@ -85,13 +85,13 @@ func matrixFor(mode string) (*Matrix, error) {
 		return &Matrix{Reps: 5, Sizes: []int{500, 1000, 5000}, Pods: map[int]int{500: 2000, 1000: 2000, 5000: 2000},
 			Scenarios: []string{"confined", "unconfined"},
 			Profiles:  []Profile{profDefault, profML, profAffinity, profBind},
-			Extra:     []Profile{profML1, profML100, profMLNoEvent}, ExtraSize: 5000,
+			Extra:     []Profile{profML1, profML100, profMLEvent}, ExtraSize: 5000,
 			ScenarioFree: map[string]bool{profBind.Name: true}}, nil
 	case "events":
 		// What the per-pod placement Event (MLPolicy PostBind) costs.
 		return &Matrix{Reps: 3, Sizes: []int{5000}, Pods: map[int]int{5000: 2000},
 			Scenarios: []string{"unconfined", "confined"},
-			Profiles:  []Profile{profDefault, profML, profMLNoEvent}}, nil
+			Profiles:  []Profile{profDefault, profML, profMLEvent}}, nil
 	case "gang":
 		return gangMatrix(), nil
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-var plotColors = map[string]string{"default": "#1f77b4", "ml10": "#d62728", "affinity": "#2ca02c", "bindonly": "#7f7f7f", "ml10noevent": "#ff7f0e"}
+var plotColors = map[string]string{"default": "#1f77b4", "ml10": "#d62728", "affinity": "#2ca02c", "bindonly": "#7f7f7f", "ml10event": "#ff7f0e"}
 
 // svg plots median throughput against node count for the four main
 // profiles, one panel per scenario, min-max as error bars. The x axis is

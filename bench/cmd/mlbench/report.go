@@ -184,7 +184,7 @@ func (r *Results) summarize(m *Matrix) {
 			}
 			pairs := ratioPairs
 			if n == m.ExtraSize {
-				pairs = append(append([][2]string{}, pairs...), [2]string{"ml1", "ml10"}, [2]string{"ml100", "ml10"}, [2]string{"ml10noevent", "default"}, [2]string{"ml10noevent", "ml10"})
+				pairs = append(append([][2]string{}, pairs...), [2]string{"ml1", "ml10"}, [2]string{"ml100", "ml10"}, [2]string{"ml10event", "default"}, [2]string{"ml10event", "ml10"})
 			}
 			for _, pr := range pairs {
 				if rt, ok := r.ratio(m, sc, n, pr[0], pr[1]); ok {

@@ -20,6 +20,10 @@ type MLPolicyArgs struct {
 	// PolicyFile, when set, is a policy read once at start-up. It is in force
 	// until the ConfigMap supplies a valid policy; an invalid file stops start-up.
 	PolicyFile string
+	// PlacementEvents: every placed pod also gets a PlacedByRule Event (one
+	// API write per pod). The rule and policy hash are on the pod's
+	// annotations either way, written with its Binding.
+	PlacementEvents bool
 }
 
 // DeepCopyObject implements runtime.Object.

@@ -122,8 +122,12 @@ type signature struct {
 	Workload   int64
 }
 
-// PostBind records which rule placed the pod, as an Event on the pod.
+// PostBind records which rule placed the pod, as an Event on the pod, when
+// the placementEvents arg asks for it (the pod's annotations say it anyway).
 func (pl *MLPolicy) PostBind(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) {
+	if !pl.placementEvents {
+		return
+	}
 	s, err := readState(cs)
 	if err != nil {
 		return

@@ -163,40 +163,47 @@ func TestSignPod(t *testing.T) {
 	})
 }
 
-// TestPostBindNamesTheRule: a placed pod gets an Event naming its rule,
-// the policy hash and generation.
+// TestPostBindNamesTheRule: with placementEvents on, a placed pod gets an
+// Event naming its rule, the policy hash and generation; off (the default),
+// none.
 func TestPostBindNamesTheRule(t *testing.T) {
-	_, ctx := ktesting.NewTestContext(t)
-	recorder := events.NewFakeRecorder(10)
-	fh, err := frameworkruntime.NewFramework(ctx, nil, nil, frameworkruntime.WithEventRecorder(recorder))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := mustLoad(t, filterPolicy)
-	pl, err := newWithStore(ctx, &config.MLPolicyArgs{}, fh, storeWith(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range filterNodes() {
-		pl.index.UpsertNode(n)
-	}
-	cs := framework.NewCycleState()
-	if _, s := pl.PreFilter(ctx, cs, researchTraining, nil); !s.IsSuccess() {
-		t.Fatalf("PreFilter: %v", s)
-	}
-	pl.PostBind(ctx, cs, researchTraining, "a100-1")
-	want := fmt.Sprintf("Normal %s Placed on a100-1 by rule research-training of placement policy %s (generation 1)", ReasonPlaced, p.Hash())
-	select {
-	case got := <-recorder.Events:
-		if got != want {
-			t.Errorf("event = %q, want %q", got, want)
-		}
-	default:
-		t.Error("no event recorded")
-	}
-	// Without cycle state (PreFilter did not run) nothing is recorded.
-	pl.PostBind(ctx, framework.NewCycleState(), researchTraining, "a100-1")
-	if len(recorder.Events) != 0 {
-		t.Errorf("unexpected event %q", <-recorder.Events)
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprintf("placementEvents=%v", on), func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			recorder := events.NewFakeRecorder(10)
+			fh, err := frameworkruntime.NewFramework(ctx, nil, nil, frameworkruntime.WithEventRecorder(recorder))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := mustLoad(t, filterPolicy)
+			pl, err := newWithStore(ctx, &config.MLPolicyArgs{PlacementEvents: on}, fh, storeWith(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range filterNodes() {
+				pl.index.UpsertNode(n)
+			}
+			cs := framework.NewCycleState()
+			if _, s := pl.PreFilter(ctx, cs, researchTraining, nil); !s.IsSuccess() {
+				t.Fatalf("PreFilter: %v", s)
+			}
+			pl.PostBind(ctx, cs, researchTraining, "a100-1")
+			want := fmt.Sprintf("Normal %s Placed on a100-1 by rule research-training of placement policy %s (generation 1)", ReasonPlaced, p.Hash())
+			select {
+			case got := <-recorder.Events:
+				if !on || got != want {
+					t.Errorf("event = %q, want %q (events on: %v)", got, want, on)
+				}
+			default:
+				if on {
+					t.Error("no event recorded")
+				}
+			}
+			// Without cycle state (PreFilter did not run) nothing is recorded.
+			pl.PostBind(ctx, framework.NewCycleState(), researchTraining, "a100-1")
+			if len(recorder.Events) != 0 {
+				t.Errorf("unexpected event %q", <-recorder.Events)
+			}
+		})
 	}
 }

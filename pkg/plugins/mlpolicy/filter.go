@@ -145,9 +145,14 @@ func (pl *MLPolicy) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, node
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, s.messages.reason(v, s.rule))
 	}
 	if s.spill && nc.GPUs > 0 {
-		if f := freeOf(s, nodeInfo, nc); !spillKeeps(s, &f) {
-			// Resolvable: the node may free CPU or memory later.
-			return fwk.NewStatus(fwk.Unschedulable, ReasonWouldStrand)
+		// Keeping enough for every GPU free keeps enough for those that
+		// are: only a node short of that needs its GPUs in use counted.
+		f := freeIfNoGPUUsed(nodeInfo, nc)
+		if !spillKeeps(s, &f) {
+			if f.GPUs -= usedGPUs(s, nodeInfo); !spillKeeps(s, &f) {
+				// Resolvable: the node may free CPU or memory later.
+				return fwk.NewStatus(fwk.Unschedulable, ReasonWouldStrand)
+			}
 		}
 	}
 	return nil

@@ -137,11 +137,19 @@ func TestMinFragmentation(t *testing.T) {
 func TestCPUSpillFilter(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
 	nodes, pods := fragCluster()
+	// busy: 2 GPUs free, with 104 cores and 720Gi: room for a CPU pod only
+	// once its 6 GPUs in use are counted (8 free GPUs would keep 96 cores).
+	busyPod := sizedPod("busy-job", "24", "48Gi", "6")
+	busyPod.Spec.NodeName = "busy"
+	nodes, pods = append(nodes, sizedNode("busy", "128", "768Gi", "8")), append(pods, busyPod)
 	pl := newTestPlugin(t, ctx, storeWith(mustLoad(t, fragPolicy)), nodes, pods)
 	for _, tc := range []struct {
 		name, node, cpu, mem string
 		want                 string
 	}{
+		// busy: 104 - 80 = 24 cores and 720 - 48 = 672Gi keep 2 x 12, 2 x 24.
+		{"room once GPUs in use are counted", "busy", "80", "48Gi", ""},
+		{"busy node, one core too many", "busy", "81", "48Gi", ReasonWouldStrand},
 		// half keeps 48 cores for 4 free GPUs: exactly 4 x 12, nothing to spare.
 		{"no room on the half node", "half", "1", "1Gi", ReasonWouldStrand},
 		// small: 96 cores for 8 GPUs = 8 x 12: nothing to spare either.

@@ -29,7 +29,7 @@ import (
 const Name = "MLPolicy"
 
 // MLPolicy implements PreFilter, Filter, PostFilter, PreScore, Score,
-// Reserve, PostBind, EnqueueExtensions and SignPlugin.
+// Reserve, Bind, PostBind, EnqueueExtensions and SignPlugin.
 type MLPolicy struct {
 	handle fwk.Handle
 	store  *policystore.Store
@@ -47,6 +47,8 @@ type MLPolicy struct {
 	// noPolicy is PreFilter's message while no valid policy is loaded.
 	noPolicy    string
 	profileName string
+	// placementEvents: PostBind records a PlacedByRule Event per pod.
+	placementEvents bool
 }
 
 var (
@@ -55,6 +57,7 @@ var (
 	_ fwk.PostFilterPlugin  = &MLPolicy{}
 	_ fwk.PreScorePlugin    = &MLPolicy{}
 	_ fwk.ScorePlugin       = &MLPolicy{}
+	_ fwk.BindPlugin        = &MLPolicy{}
 	_ fwk.PostBindPlugin    = &MLPolicy{}
 	_ fwk.EnqueueExtensions = &MLPolicy{}
 	_ fwk.SignPlugin        = &MLPolicy{}
@@ -81,7 +84,7 @@ func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, 
 	logger := klog.FromContext(ctx).WithValues("plugin", Name)
 	ctx = klog.NewContext(ctx, logger)
 	policystore.RegisterMetrics()
-	pl := &MLPolicy{handle: h, store: store, index: nodeindex.New(), learner: fragmentation.NewLearner(), profileName: h.ProfileName()}
+	pl := &MLPolicy{handle: h, store: store, index: nodeindex.New(), learner: fragmentation.NewLearner(), profileName: h.ProfileName(), placementEvents: args.PlacementEvents}
 	jobs, err := newJobIndex(logger, h, store)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)

@@ -54,6 +54,15 @@ func TestDecodeMLPolicyArgs(t *testing.T) {
 			want: &config.MLPolicyArgs{PolicyConfigMapNamespace: "ml-scheduler", PolicyConfigMapKey: "policy.yaml", PolicyFile: "/etc/ml-scheduler/policy.yaml"},
 		},
 		{
+			name: "placement Events on",
+			yaml: header + `  pluginConfig:
+  - name: MLPolicy
+    args:
+      placementEvents: true
+`,
+			want: &config.MLPolicyArgs{PolicyConfigMapNamespace: "ml-scheduler", PolicyConfigMapName: "ml-scheduler-policy", PolicyConfigMapKey: "policy.yaml", PlacementEvents: true},
+		},
+		{
 			name: "unknown field is an error naming it",
 			yaml: header + `  pluginConfig:
   - name: MLPolicy

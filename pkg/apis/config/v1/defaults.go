@@ -20,6 +20,10 @@ func SetDefaults_MLPolicyArgs(obj *MLPolicyArgs) {
 		key := DefaultPolicyKey
 		obj.PolicyConfigMapKey = &key
 	}
+	if obj.PlacementEvents == nil {
+		off := false
+		obj.PlacementEvents = &off
+	}
 }
 
 // RegisterDefaults adds the defaulting function to the scheme.

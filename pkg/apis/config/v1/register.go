@@ -54,6 +54,9 @@ func Convert_v1_MLPolicyArgs_To_config_MLPolicyArgs(in *MLPolicyArgs, out *confi
 	if in.PolicyFile != nil {
 		out.PolicyFile = *in.PolicyFile
 	}
+	if in.PlacementEvents != nil {
+		out.PlacementEvents = *in.PlacementEvents
+	}
 	return nil
 }
 
@@ -66,5 +69,7 @@ func Convert_config_MLPolicyArgs_To_v1_MLPolicyArgs(in *config.MLPolicyArgs, out
 	if file != "" {
 		out.PolicyFile = &file
 	}
+	events := in.PlacementEvents
+	out.PlacementEvents = &events
 	return nil
 }

@@ -18,6 +18,10 @@ type MLPolicyArgs struct {
 	PolicyConfigMapKey *string `json:"policyConfigMapKey,omitempty"`
 	// PolicyFile is an optional policy file read at start-up.
 	PolicyFile *string `json:"policyFile,omitempty"`
+	// PlacementEvents, when true, records a PlacedByRule Event on every
+	// pod placed (one more API write per pod). Default: false; the rule and
+	// policy hash are written on the pod's annotations with its Binding.
+	PlacementEvents *bool `json:"placementEvents,omitempty"`
 }
 
 // ConfigMapRef names a ConfigMap.
@@ -43,6 +47,10 @@ func (in *MLPolicyArgs) DeepCopyObject() runtime.Object {
 	if in.PolicyFile != nil {
 		s := *in.PolicyFile
 		out.PolicyFile = &s
+	}
+	if in.PlacementEvents != nil {
+		b := *in.PlacementEvents
+		out.PlacementEvents = &b
 	}
 	return &out
 }
