@@ -21,9 +21,9 @@ const (
 	labelZone  = "topology.kubernetes.io/zone"
 	labelRack  = "topology.kubernetes.io/rack"
 
-	placeTimeout   = 60 * time.Second
-	pendingTimeout = 30 * time.Second
-	placementTimeout   = 15 * time.Second
+	placeTimeout     = 60 * time.Second
+	pendingTimeout   = 30 * time.Second
+	placementTimeout = 15 * time.Second
 )
 
 // row is where one pod stands: on a node, placed by a rule, or pending and why.
