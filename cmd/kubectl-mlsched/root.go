@@ -43,7 +43,11 @@ func newRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "ml-scheduler's kubectl plugin",
 		Long: `ml-scheduler's kubectl plugin (kubectl mlsched <verb>).
 
-  simulate   replay a workload through the real scheduler in-process and report placement quality`,
+  policy check  validate a policy file, and judge it against the live cluster or a snapshot
+  explain pod   why a pod went where it went, or why it is pending, in policy terms
+  simulate      replay a workload, or a live cluster's pending pods under a new policy,
+                through the real scheduler in-process and report placement quality
+  status        the policy in force per scheduler replica, the leader, pods pending by rule`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
@@ -70,7 +74,7 @@ func newRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o.configFlags.AddFlags(flags)
 	flags.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity of the scheduler and client (klog -v); 0 drops their logs")
 
-	cmd.AddCommand(newSimulateCommand(o))
+	cmd.AddCommand(newPolicyCommand(o), newExplainCommand(o), newSimulateCommand(o), newStatusCommand(o))
 	return cmd
 }
 
