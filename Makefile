@@ -18,6 +18,7 @@ control-plane:
 build: control-plane
 	@mkdir -p $(BIN)
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ml-scheduler ./cmd/ml-scheduler
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-mlsched ./cmd/kubectl-mlsched
 
 # Formatting and vet; CI (.ci/run) runs it before the tests. Every Go file
 # outside .cache must be gofmt-clean.
