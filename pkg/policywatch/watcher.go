@@ -24,6 +24,7 @@ import (
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policystore"
+	"github.com/ml-scheduler/ml-scheduler/pkg/replicastatus"
 )
 
 // Event reasons on the policy ConfigMap.
@@ -55,6 +56,8 @@ type Watcher struct {
 	lastData string
 	// lastErr is the last rejection message, shown until a policy is applied.
 	lastErr string
+	// replica publishes this replica's outcome (replica.go); nil: not published.
+	replica *replicastatus.Publisher
 }
 
 // New returns a watcher; Start runs it.
@@ -74,6 +77,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: w.opts.Client.EventsV1()})
 	broadcaster.StartRecordingToSink(ctx.Done())
 	w.recorder = broadcaster.NewRecorder(scheme.Scheme, "ml-scheduler")
+	w.startReplicaStatus(ctx)
 
 	// Only this ConfigMap is listed and watched, so RBAC can grant list/watch
 	// on this one name.
@@ -102,6 +106,9 @@ func (w *Watcher) Start(ctx context.Context) error {
 	}
 	if _, exists, _ := informer.GetStore().GetByKey(w.opts.Namespace + "/" + w.opts.Name); !exists {
 		logger.Info("Policy ConfigMap does not exist yet; waiting for it", "policyInForce", w.opts.Store.Load() != nil)
+		if w.replica != nil {
+			w.replica.Publish(w.opts.Store.Load(), "")
+		}
 	}
 	return nil
 }
@@ -155,6 +162,7 @@ func (w *Watcher) onChange(ctx context.Context, obj interface{}) {
 			w.event(cm, v1.EventTypeNormal, ReasonApplied, "Placement policy %s applied (%d rules, %d pools)", compiled.Hash(), compiled.RuleCount(), len(compiled.Pools))
 		}
 	}
+	w.publishReplicaStatus()
 }
 
 func (w *Watcher) onDelete(ctx context.Context, obj interface{}) {
@@ -174,6 +182,7 @@ func (w *Watcher) onDelete(ctx context.Context, obj interface{}) {
 	}
 	klog.FromContext(ctx).Info("Warning: placement policy ConfigMap deleted", "kept", kept)
 	w.event(cm, v1.EventTypeWarning, ReasonDeleted, "Placement policy ConfigMap deleted; %s until it is recreated", kept)
+	w.publishReplicaStatus()
 }
 
 func (w *Watcher) event(cm *v1.ConfigMap, eventType, reason, note string, args ...interface{}) {
