@@ -122,9 +122,11 @@ type signature struct {
 	Workload   int64
 }
 
-// PostBind records which rule placed the pod, as an Event on the pod, when
-// the placementEvents arg asks for it (the pod's annotations say it anyway).
+// PostBind counts the pod under its rule (metrics.go) and records which rule
+// placed it, as an Event on the pod, when the placementEvents arg asks for
+// it (the pod's annotations say it anyway).
 func (pl *MLPolicy) PostBind(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) {
+	recordPlaced(cs)
 	if !pl.placementEvents {
 		return
 	}

@@ -36,6 +36,8 @@ type cycleState struct {
 	workload  *fragmentation.Workload
 	// refusedInPreFilter: PreFilter refused every node and said why.
 	refusedInPreFilter bool
+	// refusal: the reason label (metrics.go) of a refusal before any node was judged.
+	refusal string
 }
 
 // Clone returns the state itself: nothing in it changes after PreFilter.
@@ -89,7 +91,7 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 	}
 	cs.Write(stateKey, s)
 	if st := pl.checkGang(cs, pod, a, s.rule); st != nil {
-		s.refusedInPreFilter = true
+		s.refusedInPreFilter, s.refusal = true, RejectGang
 		return nil, st
 	}
 
@@ -189,8 +191,9 @@ func (s *cycleState) refuseAll(all []fwk.NodeInfo) *fwk.Status {
 
 // PostFilter adds, to a pod no node fits, what its rule allows in policy
 // terms; it never makes the pod schedulable itself.
-func (pl *MLPolicy) PostFilter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
+func (pl *MLPolicy) PostFilter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, m fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
 	s, err := readState(cs)
+	pl.recordRejection(s, err, m)
 	if err != nil || s.refusedInPreFilter {
 		// PreFilter's refusal already says it all.
 		return nil, fwk.NewStatus(fwk.Unschedulable)

@@ -84,6 +84,7 @@ func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, 
 	logger := klog.FromContext(ctx).WithValues("plugin", Name)
 	ctx = klog.NewContext(ctx, logger)
 	policystore.RegisterMetrics()
+	RegisterMetrics()
 	pl := &MLPolicy{handle: h, store: store, index: nodeindex.New(), learner: fragmentation.NewLearner(), profileName: h.ProfileName(), placementEvents: args.PlacementEvents}
 	jobs, err := newJobIndex(logger, h, store)
 	if err != nil {
