@@ -2,7 +2,7 @@
 // and run `kubectl mlsched <verb>`. Each verb is one file of this package,
 // registered in newRootCommand.
 //
-// Exit codes: 0 success, 1 runtime error, 2 usage error.
+// Exit codes: 0 success, 1 runtime error, 2 usage error, 3 policy check failed.
 package main
 
 import (
@@ -28,6 +28,10 @@ func main() {
 		if errors.As(err, &u) {
 			fmt.Fprintf(streams.ErrOut, "See '%s --help'.\n", u.command)
 			os.Exit(2)
+		}
+		var coded interface{ ExitCode() int }
+		if errors.As(err, &coded) {
+			os.Exit(coded.ExitCode())
 		}
 		os.Exit(1)
 	}

@@ -1,0 +1,32 @@
+package policycheck
+
+// Report is the outcome of a check as the CLI prints it (-o json|yaml): a
+// stable structure for CI pipelines.
+type Report struct {
+	// Source is the policy file checked.
+	Source string `json:"source"`
+	// Hash is the policy's hash as the scheduler would report it in force;
+	// empty when the scheduler rejects the document.
+	Hash string `json:"hash,omitempty"`
+	// Accepted says the scheduler would accept the policy (no validation error).
+	Accepted bool `json:"accepted"`
+	// Cluster says what the cluster checks judged the policy against, or
+	// that only the static checks ran.
+	Cluster  string    `json:"cluster"`
+	Errors   int       `json:"errors"`
+	Warnings int       `json:"warnings"`
+	Findings []Finding `json:"findings"`
+}
+
+// NewReport summarizes a result.
+func NewReport(source, cluster string, r Result) Report {
+	rep := Report{Source: source, Cluster: cluster, Accepted: r.Compiled != nil, Findings: r.Findings}
+	if rep.Findings == nil {
+		rep.Findings = []Finding{}
+	}
+	if r.Compiled != nil {
+		rep.Hash = r.Compiled.Hash()
+	}
+	rep.Errors, rep.Warnings = Count(r.Findings)
+	return rep
+}
