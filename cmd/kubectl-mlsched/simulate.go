@@ -33,6 +33,8 @@ type simulateOptions struct {
 	podTimeout            time.Duration
 	gpuResource           string
 	gpuModelLabel         string
+	// policyChange is the --policy mode (simulate_policy.go).
+	policyChange policyChangeOptions
 }
 
 const simulateExample = `  # The Alibaba GPU trace through the stock scheduler and ml-scheduler as shipped
@@ -45,7 +47,7 @@ const simulateExample = `  # The Alibaba GPU trace through the stock scheduler a
 
   # The pending pods of a cluster snapshot, first 100 only, as JSON
   kubectl get nodes,pods -A -o yaml > snapshot.yaml
-  kubectl mlsched simulate --snapshot snapshot.yaml --config "mine=sched.yaml:policy.yaml" --limit 100 -o json`
+  kubectl mlsched simulate --snapshot snapshot.yaml --config "mine=sched.yaml:policy.yaml" --limit 100 -o json` + simulatePolicyExample
 
 func newSimulateCommand(root *rootOptions) *cobra.Command {
 	o := &simulateOptions{rootOptions: root}
@@ -68,10 +70,24 @@ creationTimestamp).
 Each --config is NAME=SCHEDCONFIG.yaml[:POLICY.yaml]: a KubeSchedulerConfiguration
 (its first profile serves the pods; leaderElection and clientConnection are
 ignored) and, for a profile enabling MLPolicy, the placement policy put into the
-ConfigMap its args name. Configurations run one after the other.`,
+ConfigMap its args name. Configurations run one after the other.
+
+With --policy NEW.yaml the verb judges a policy change instead, on the live
+cluster (--from-cluster) or a snapshot (--snapshot, with --old-policy): the
+running pods of the scheduler the new policy would no longer admit where they
+are, the pending pods it would make schedulable, and the pending queue replayed
+on top of the running pods under the old policy (the cluster's ConfigMap, or
+--old-policy) and the new one, metrics side by side. --config is then one
+KubeSchedulerConfiguration file (default ` + defaultSchedulerConfig + `).`,
 		Example: simulateExample,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.policyMode() {
+				if err := o.validatePolicyMode(cmd); err != nil {
+					return err
+				}
+				return o.runPolicyChange(cmd.Context())
+			}
 			if err := o.validate(cmd); err != nil {
 				return err
 			}
@@ -93,6 +109,7 @@ ConfigMap its args name. Configurations run one after the other.`,
 	f.DurationVar(&o.podTimeout, "pod-timeout", 30*time.Second, "how long to wait for one pod to be bound or reported unschedulable")
 	f.StringVar(&o.gpuResource, "gpu-resource", string(trace.DefaultGPUResource), "extended resource counted as GPUs (and given to trace pods and nodes)")
 	f.StringVar(&o.gpuModelLabel, "gpu-model-label", trace.DefaultGPUModelLabel, "node label holding the GPU model (set on trace nodes, required by a trace pod's gpu_spec)")
+	addPolicyChangeFlags(f, &o.policyChange)
 	return cmd
 }
 
