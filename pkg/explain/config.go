@@ -1,0 +1,101 @@
+package explain
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
+
+	mlconfig "github.com/ml-scheduler/ml-scheduler/pkg/apis/config"
+	configv1 "github.com/ml-scheduler/ml-scheduler/pkg/apis/config/v1"
+	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
+	"github.com/ml-scheduler/ml-scheduler/pkg/simulator"
+)
+
+// DefaultConfigFile is the shipped scheduler configuration, read when no
+// --config is given and it is readable from the working directory.
+const DefaultConfigFile = "manifests/base/scheduler-config.yaml"
+
+// builtinConfig is kube-scheduler's default profile with MLPolicy on every
+// extension point (default args: the policy ConfigMap
+// ml-scheduler/ml-scheduler-policy), served as ml-scheduler.
+const builtinConfig = `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: ml-scheduler
+  plugins:
+    multiPoint:
+      enabled:
+      - name: MLPolicy
+`
+
+// Config is the scheduler configuration the re-run builds its framework from.
+type Config struct {
+	*schedconfig.KubeSchedulerConfiguration
+	// Source says where it came from.
+	Source string
+}
+
+// LoadConfig reads the scheduler configuration at path as kube-scheduler
+// reads --config (simulator.LoadSchedulerConfig). With path "" it reads
+// DefaultConfigFile if it exists, else uses kube-scheduler's default profile
+// plus MLPolicy.
+func LoadConfig(path string) (*Config, error) {
+	source := path
+	if path == "" {
+		source = DefaultConfigFile
+	}
+	data, err := os.ReadFile(source)
+	if path == "" && errors.Is(err, fs.ErrNotExist) {
+		data, err = []byte(builtinConfig), nil
+		source = "built-in (kube-scheduler's default profile + MLPolicy, profile ml-scheduler)"
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scheduler configuration: %w", err)
+	}
+	cfg, err := simulator.LoadSchedulerConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return &Config{KubeSchedulerConfiguration: cfg, Source: source}, nil
+}
+
+// Profile returns the index of the profile serving schedulerName.
+func (c *Config) Profile(schedulerName string) (int, error) {
+	var names []string
+	for i, p := range c.Profiles {
+		if p.SchedulerName == schedulerName {
+			return i, nil
+		}
+		names = append(names, p.SchedulerName)
+	}
+	return 0, fmt.Errorf("the pod's spec.schedulerName is %q, but the scheduler configuration (%s) serves only %q", schedulerName, c.Source, names)
+}
+
+// MLPolicyArgs returns the MLPolicy args of profile i, defaulted as the
+// plugin defaults them, or nil when the profile does not enable MLPolicy.
+func (c *Config) MLPolicyArgs(i int) (*mlconfig.MLPolicyArgs, error) {
+	p := c.Profiles[i]
+	if !simulator.ProfileEnables(p, mlpolicy.Name) {
+		return nil, nil
+	}
+	for _, pc := range p.PluginConfig {
+		if pc.Name != mlpolicy.Name {
+			continue
+		}
+		a, ok := pc.Args.(*mlconfig.MLPolicyArgs)
+		if !ok {
+			return nil, fmt.Errorf("profile %q: %s args have type %T", p.SchedulerName, mlpolicy.Name, pc.Args)
+		}
+		return a, nil
+	}
+	v := &configv1.MLPolicyArgs{}
+	configv1.SetDefaults_MLPolicyArgs(v)
+	out := &mlconfig.MLPolicyArgs{}
+	if err := configv1.Convert_v1_MLPolicyArgs_To_config_MLPolicyArgs(v, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
