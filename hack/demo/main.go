@@ -190,6 +190,9 @@ func (d *demo) run(ctx context.Context, dir string) (err error) {
 		return err
 	}
 
+	if err := d.reportMetrics(ctx, sched); err != nil {
+		return err
+	}
 	if len(d.violations) > 0 {
 		return fmt.Errorf("%d expectation(s) failed:\n  %s", len(d.violations), strings.Join(d.violations, "\n  "))
 	}
