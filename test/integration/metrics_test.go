@@ -175,5 +175,10 @@ rules:
 	if t.Failed() {
 		return
 	}
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, "ml_scheduler_pod") && (strings.HasPrefix(l, "#") || strings.Contains(l, "pm-")) {
+			t.Logf("  %s", l)
+		}
+	}
 	t.Logf("PROVED: /metrics of the real scheduler moved by exactly ml_scheduler_pods_placed_total{rule=pm-training} +2, {rule=pm-serving} +1, ml_scheduler_pod_rejections_total{reason=gpu_model,rule=pm-nowhere} +1 (one refused attempt over every node, counted once) and no other reason or rule, in step with scheduler_schedule_attempts_total{profile=ml-scheduler} scheduled +3, unschedulable +1; all %d queries of the Grafana dashboard name metrics this scrape has", len(d.Queries()))
 }

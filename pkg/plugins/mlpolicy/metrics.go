@@ -31,9 +31,9 @@ const (
 	RejectWouldStrand    = "would_strand"
 	RejectNoPolicy       = "no_policy"
 	RejectGang           = "gang"
-	// RejectOther: the policy refused the pod nothing (its rule admits at
-	// least one node), other plugins refused it (resources, taints,
-	// affinity), or there is no node at all.
+	// RejectOther: the policy did not refuse the pod: its rule admits at
+	// least one node, which other plugins refused (resources, taints, the
+	// pod's own node selector or affinity), or there is no node at all.
 	RejectOther = "other"
 )
 
@@ -62,7 +62,7 @@ var (
 		Name:      "pod_rejections_total",
 		Help: "Scheduling attempts that found no node for the pod, by the pod's rule and the reason in policy terms: " +
 			"the verdict of the nodes that came closest (not_in_pool, gpu_model, no_gpu, reserved_for_gpu, owned_pool, would_strand), " +
-			"no_policy, gang (refused before nodes were judged), or other (the rule admits nodes; other plugins refused them).",
+			"no_policy, gang (refused before nodes were judged), or other (the rule admits a node, but other plugins refused it: resources, taints, the pod's own affinity).",
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"reason", "rule"})
 
