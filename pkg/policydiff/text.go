@@ -39,7 +39,7 @@ func WriteText(out io.Writer, r *Report) error {
 		return nil
 	}
 
-	fmt.Fprintf(out, "\nThe pending queue (%d pods) replayed on the running pods:\n", r.Queue)
+	fmt.Fprintf(out, "\nThe pending queue (%d pod(s)) replayed on the running pods:\n", r.Queue)
 	w := printers.GetNewTabWriter(out)
 	o, n := r.OldMetrics, r.NewMetrics
 	fmt.Fprintln(w, "METRIC\tOLD POLICY\tNEW POLICY")
