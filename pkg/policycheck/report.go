@@ -18,11 +18,16 @@ type Report struct {
 	Findings []Finding `json:"findings"`
 }
 
-// NewReport summarizes a result.
+// NewReport summarizes a result. Its findings are the result's, errors
+// first (otherwise in the order found: by check, then by field).
 func NewReport(source, cluster string, r Result) Report {
-	rep := Report{Source: source, Cluster: cluster, Accepted: r.Compiled != nil, Findings: r.Findings}
-	if rep.Findings == nil {
-		rep.Findings = []Finding{}
+	rep := Report{Source: source, Cluster: cluster, Accepted: r.Compiled != nil, Findings: []Finding{}}
+	for _, sev := range []Severity{SeverityError, SeverityWarning} {
+		for _, f := range r.Findings {
+			if f.Severity == sev {
+				rep.Findings = append(rep.Findings, f)
+			}
+		}
 	}
 	if r.Compiled != nil {
 		rep.Hash = r.Compiled.Hash()
