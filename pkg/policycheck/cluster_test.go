@@ -146,7 +146,7 @@ rules:
 `, cluster: testCluster(pendingPod("b", "small", 2, nil), pendingPod("b", "big", 4, nil), pendingPod("b", "bigger", 8, nil),
 			pendingPod("b", "huge", 16, nil), pendingPod("a", "elsewhere", 8, nil)),
 			want: []want{
-				e("rules[0].pools", "pending pod b/bigger asks 8 GPUs", `the most any node rule "infer" admits it to has is 2 (pools [infer])`,
+				e("rules[0].pools", "pending pod b/bigger asks 8 GPUs", `the nodes rule "infer" admits it to have at most 2 (pools [infer])`,
 					"node a100-0 has 8 GPUs, but it is in none of the rule's pools", "in all 2 pending pods"),
 				w("rules[0].pools", "pending pod b/huge asks 16 GPUs", "no node of the cluster has that many GPUs either"),
 			}},
@@ -158,8 +158,8 @@ rules:
 - {name: any, match: {namespaces: [b]}, gpuModels: [A100, L4]}
 `, cluster: testCluster(pendingPod("c", "l4-pod", 4, map[string]string{"w": "l4"}), pendingPod("b", "not-owner", 4, nil)),
 			want: []want{
-				e("rules[0].gpuModels", "pending pod c/l4-pod asks 4 GPUs", "has is 2 (GPU models [L4])", `its GPU model "A100" is not one the rule allows`),
-				e("rules[1].gpuModels", "pending pod b/not-owner asks 4 GPUs", "has is 2", "a100-0 has 8 GPUs, but it is in a pool owned by other namespaces"),
+				e("rules[0].gpuModels", "pending pod c/l4-pod asks 4 GPUs", "have at most 2 (GPU models [L4])", `its GPU model "A100" is not one the rule allows`),
+				e("rules[1].gpuModels", "pending pod b/not-owner asks 4 GPUs", "have at most 2", "a100-0 has 8 GPUs, but it is in a pool owned by other namespaces"),
 			}},
 		{name: "a rule admitting no GPU node at all", policy: `
 pools:

@@ -116,7 +116,7 @@ func describeNeed(ref placementRef, n podNeed) string {
 		return fmt.Sprintf("pending pod %s/%s asks %d GPUs, but %s admits it to no GPU node (%s)",
 			n.pod.Namespace, n.pod.Name, n.gpus, ref.what, where)
 	}
-	return fmt.Sprintf("pending pod %s/%s asks %d GPUs, but the most any node %s admits it to has is %d (%s)",
+	return fmt.Sprintf("pending pod %s/%s asks %d GPUs, but the nodes %s admits it to have at most %d (%s)",
 		n.pod.Namespace, n.pod.Name, n.gpus, ref.what, n.admitted, where)
 }
 
