@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
@@ -38,7 +39,12 @@ type explainPodOptions struct {
 	output string
 	config string
 	policy string
+	gates  string
 }
+
+// shippedGates are the feature gates manifests/base/deployment.yaml runs
+// ml-scheduler with: with them on, config defaulting adds the gang plugins.
+const shippedGates = "GenericWorkload=true,TopologyAwareWorkloadScheduling=true"
 
 const explainPodExample = `  # Why did train-0 land where it is (rule, policy hash, top candidates and their scores)?
   kubectl mlsched explain pod train-0 -n research
@@ -90,6 +96,7 @@ Nothing in the cluster is changed.`,
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json or yaml")
 	f.StringVar(&o.config, "config", "", "KubeSchedulerConfiguration the scheduler runs with (default "+explain.DefaultConfigFile+" if readable, else kube-scheduler's default profile + MLPolicy)")
 	f.StringVar(&o.policy, "policy", "", "placement policy file to re-run with instead of the policy ConfigMap's")
+	f.StringVar(&o.gates, "feature-gates", shippedGates, "kube-scheduler feature gates (key=true|false,...) the scheduler runs with (default: those of manifests/base/deployment.yaml)")
 	return cmd
 }
 
@@ -108,6 +115,10 @@ func (o *explainPodOptions) validate(cmd *cobra.Command) error {
 func (o *explainPodOptions) run(ctx context.Context, name string) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	// Before the configuration is defaulted: the gates add plugins.
+	if err := utilfeature.DefaultMutableFeatureGate.Set(o.gates); err != nil {
+		return fmt.Errorf("--feature-gates: %w", err)
 	}
 	cfg, err := explain.LoadConfig(o.config)
 	if err != nil {

@@ -37,4 +37,8 @@ func TestExplainRuntimeErrors(t *testing.T) {
 	if err == nil || errors.As(err, &u) || !strings.Contains(err.Error(), "--config") || !strings.Contains(err.Error(), "no-such.yaml") {
 		t.Errorf("error %v, want a runtime error naming --config and the file", err)
 	}
+	_, _, err = execute(t, "explain", "pod", "a", "--feature-gates", "NoSuchGate=true")
+	if err == nil || !strings.Contains(err.Error(), "--feature-gates") || !strings.Contains(err.Error(), "NoSuchGate") {
+		t.Errorf("error %v, want one naming --feature-gates and the gate", err)
+	}
 }
