@@ -31,8 +31,10 @@ func TestExplainUsageErrors(t *testing.T) {
 }
 
 func TestExplainRuntimeErrors(t *testing.T) {
-	// A --config that does not exist is named before any cluster is contacted.
-	_, _, err := execute(t, "explain", "pod", "a", "--config", "no-such.yaml")
+	// A --config that does not exist is named before any cluster is
+	// contacted. (--feature-gates= leaves the process's gates, which the
+	// other tests of the package share, as they are.)
+	_, _, err := execute(t, "explain", "pod", "a", "--config", "no-such.yaml", "--feature-gates=")
 	var u usageError
 	if err == nil || errors.As(err, &u) || !strings.Contains(err.Error(), "--config") || !strings.Contains(err.Error(), "no-such.yaml") {
 		t.Errorf("error %v, want a runtime error naming --config and the file", err)
