@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -12,7 +13,21 @@ import (
 // WriteText prints e for people: a header of labelled lines, then the
 // candidates (placed pod, or a pending pod that fits now) or the reasons and
 // the nearest node (pending pod).
-func WriteText(w io.Writer, e *Explanation) error {
+func WriteText(out io.Writer, e *Explanation) error {
+	var w bytes.Buffer
+	if err := writeText(&w, e); err != nil {
+		return err
+	}
+	// tabwriter pads the last cell of a row too: trim it.
+	lines := strings.Split(strings.TrimRight(w.String(), "\n"), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], " ")
+	}
+	_, err := io.WriteString(out, strings.Join(lines, "\n")+"\n")
+	return err
+}
+
+func writeText(w *bytes.Buffer, e *Explanation) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	sim := &e.Simulation
 	line := func(label, format string, args ...interface{}) {
@@ -26,6 +41,13 @@ func WriteText(w io.Writer, e *Explanation) error {
 	} else {
 		line("State", "pending")
 		line("Scheduler says", "%s", orNone(e.Condition))
+		if sim.MatchedRule != "" {
+			state := "the policy in force"
+			if sim.Policy != e.ActivePolicyHash {
+				state = "in force: " + orNone(e.ActivePolicyHash)
+			}
+			line("Rule", "%s of policy %s (%s)", sim.MatchedRule, sim.Policy, state)
+		}
 	}
 	if sim.Policy != "" {
 		line("Re-run", "policy %s (%s): rule %s", sim.Policy, sim.PolicySource, sim.MatchedRule)
@@ -65,14 +87,14 @@ func writeCandidates(w io.Writer, cands []Candidate) error {
 	for _, s := range cands[0].Scores {
 		plugins = append(plugins, s.Plugin)
 	}
-	fmt.Fprintf(tw, "RANK\tNODE\tTOTAL\t%s\tMLPOLICY PARTS\t\n", strings.Join(plugins, "\t"))
+	fmt.Fprintf(tw, "RANK\tNODE\tTOTAL\t%s\tMLPOLICY PARTS\n", strings.Join(plugins, "\t"))
 	for _, c := range cands {
 		cells := []string{fmt.Sprint(c.Rank), c.Node, fmt.Sprint(c.Total)}
 		for _, s := range c.Scores {
 			cells = append(cells, fmt.Sprint(s.Score))
 		}
 		cells = append(cells, partsText(c.MLPolicy))
-		fmt.Fprintf(tw, "%s\t\n", strings.Join(cells, "\t"))
+		fmt.Fprintf(tw, "%s\n", strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }
