@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
@@ -96,8 +97,9 @@ func refFor(refs []placementRef, rule *policy.CompiledRule) placementRef {
 			return r
 		}
 	}
-	// A default with no placement confines nothing, so it never gets here.
-	panic(fmt.Sprintf("no placement for rule %q", rule.Name))
+	// Only the default may lack a source placement, and then it confines
+	// nothing: not reached, but named sensibly all the same.
+	return placementRef{path: field.NewPath("default"), what: "the default placement", pl: &policy.Placement{}, rule: rule}
 }
 
 func largest(needs []podNeed) podNeed {
