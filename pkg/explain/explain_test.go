@@ -74,7 +74,12 @@ default: {}
 // GPU node outside the pool. gpu-1 runs 2 of 4 GPUs (job a's first pod).
 func testCluster(t *testing.T, extra ...*v1.Pod) *livecluster.State {
 	t.Helper()
-	p, err := policy.Load([]byte(testPolicy))
+	return testClusterWith(t, testPolicy, extra...)
+}
+
+func testClusterWith(t *testing.T, text string, extra ...*v1.Pod) *livecluster.State {
+	t.Helper()
+	p, err := policy.Load([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +93,7 @@ func testCluster(t *testing.T, extra ...*v1.Pod) *livecluster.State {
 			},
 			Running: []*v1.Pod{pod("research", "a-0", "4", 2, "gpu-1", map[string]string{"job": "a"})},
 		},
-		Policy: []byte(testPolicy), PolicyFound: true, PolicyRef: "ml-scheduler/ml-scheduler-policy", PolicyKey: "policy.yaml",
+		Policy: []byte(text), PolicyFound: true, PolicyRef: "ml-scheduler/ml-scheduler-policy", PolicyKey: "policy.yaml",
 		ActiveHash: p.Hash(),
 	}
 	for _, x := range extra {
@@ -314,4 +319,41 @@ func scoreOf(c Candidate, plugin string) int64 {
 		}
 	}
 	return -1
+}
+
+// TestExplainMinFragmentation: the MinFragmentation part is rescaled over
+// the scored nodes as NormalizeScore does (the best node gets 100), and the
+// plugin's weighted score is still its weight times the part.
+func TestExplainMinFragmentation(t *testing.T) {
+	cfg, err := LoadConfig("../../manifests/base/scheduler-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := `apiVersion: ml-scheduler.io/v1alpha1
+kind: PlacementPolicy
+pools:
+- {name: research, nodeSelector: {matchLabels: {pool: research}}}
+rules:
+- name: frag
+  match: {namespaces: [research]}
+  pools: [research]
+  packing: MinFragmentation
+`
+	p := pod("research", "one-gpu", "1", 1, "", nil)
+	e, err := Explain(context.Background(), Input{Config: cfg, Cluster: testClusterWith(t, text, p), Pod: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.Simulation.Candidates
+	if len(c) != 2 || c[0].MLPolicy == nil || c[0].MLPolicy.Packing != "MinFragmentation" || c[0].MLPolicy.PackingPart == nil {
+		t.Fatalf("candidates %+v: want 2 with a MinFragmentation part", c)
+	}
+	if got := *c[0].MLPolicy.PackingPart; got != 100 {
+		t.Errorf("best node's MinFragmentation part %d, want 100 (rescaled over the scored nodes)", got)
+	}
+	for _, x := range c {
+		if got, want := scoreOf(x, mlpolicy.Name), 5**x.MLPolicy.PackingPart; got != want {
+			t.Errorf("%s: MLPolicy scored %d, want 5 x part = %d", x.Node, got, want)
+		}
+	}
 }
