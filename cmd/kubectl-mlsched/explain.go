@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ml-scheduler/ml-scheduler/manifests"
 	"github.com/ml-scheduler/ml-scheduler/pkg/explain"
 	"github.com/ml-scheduler/ml-scheduler/pkg/livecluster"
 )
@@ -94,7 +95,7 @@ Nothing in the cluster is changed.`,
 	f := cmd.Flags()
 	f.IntVar(&o.top, "top", explain.DefaultTop, "how many candidate nodes to list")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json or yaml")
-	f.StringVar(&o.config, "config", "", "KubeSchedulerConfiguration the scheduler runs with (default "+explain.DefaultConfigFile+" if readable, else kube-scheduler's default profile + MLPolicy)")
+	f.StringVar(&o.config, "config", "", "KubeSchedulerConfiguration the scheduler runs with (default: "+manifests.SchedulerConfigSource+")")
 	f.StringVar(&o.policy, "policy", "", "placement policy file to re-run with instead of the policy ConfigMap's")
 	f.StringVar(&o.gates, "feature-gates", shippedGates, "kube-scheduler feature gates (key=true|false,...) the scheduler runs with (default: those of manifests/base/deployment.yaml)")
 	return cmd

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/ml-scheduler/ml-scheduler/manifests"
 	"github.com/ml-scheduler/ml-scheduler/pkg/simulator"
 	"github.com/ml-scheduler/ml-scheduler/pkg/simulator/report"
 	"github.com/ml-scheduler/ml-scheduler/pkg/trace"
@@ -78,7 +79,7 @@ running pods of the scheduler the new policy would no longer admit where they
 are, the pending pods it would make schedulable, and the pending queue replayed
 on top of the running pods under the old policy (the cluster's ConfigMap, or
 --old-policy) and the new one, metrics side by side. --config is then one
-KubeSchedulerConfiguration file (default ` + defaultSchedulerConfig + `).`,
+KubeSchedulerConfiguration file (default: ` + manifests.SchedulerConfigSource + `).`,
 		Example: simulateExample,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -13,16 +13,13 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ml-scheduler/ml-scheduler/manifests"
 	"github.com/ml-scheduler/ml-scheduler/pkg/livecluster"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policydiff"
 	"github.com/ml-scheduler/ml-scheduler/pkg/simulator"
 	"github.com/ml-scheduler/ml-scheduler/pkg/trace"
 )
-
-// defaultSchedulerConfig is the scheduler configuration a policy change is
-// replayed through when --config is not given.
-const defaultSchedulerConfig = "manifests/base/scheduler-config.yaml"
 
 // policyChangeOptions are simulate's policy-change mode (--policy).
 type policyChangeOptions struct {
@@ -91,15 +88,11 @@ func (o *simulateOptions) runPolicyChange(ctx context.Context) error {
 	if _, err := policy.Load(in.New.Text); err != nil {
 		return fmt.Errorf("new policy (%s): %w", in.New.Source, err)
 	}
-	cfgPath := defaultSchedulerConfig
+	in.SchedulerConfig = manifests.SchedulerConfig
 	if len(o.configs) == 1 {
-		cfgPath = o.configs[0]
-	}
-	if in.SchedulerConfig, err = os.ReadFile(cfgPath); err != nil {
-		if len(o.configs) == 0 {
-			return fmt.Errorf("--config: the default %s: %w (give the scheduler's KubeSchedulerConfiguration with --config)", cfgPath, err)
+		if in.SchedulerConfig, err = os.ReadFile(o.configs[0]); err != nil {
+			return fmt.Errorf("--config: %w", err)
 		}
-		return fmt.Errorf("--config: %w", err)
 	}
 	if pc.oldPolicy != "" {
 		if in.Old.Text, err = os.ReadFile(pc.oldPolicy); err != nil {

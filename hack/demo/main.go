@@ -62,6 +62,8 @@ type demo struct {
 	dir         string
 	teardown    []func()
 	verbosity   int // ml-scheduler's -v
+	// binDir and kubeconfig run kubectl-mlsched against the control plane.
+	binDir, kubeconfig string
 }
 
 func (d *demo) onTeardown(f func()) { d.teardown = append(d.teardown, f) }
@@ -97,6 +99,7 @@ func (d *demo) run(ctx context.Context, dir string) (err error) {
 	})
 	d.cpReady = time.Since(d.start)
 	d.client = cp.Client()
+	d.binDir, d.kubeconfig = cp.BinDir, cp.Kubeconfig
 	ver, err := d.client.Discovery().ServerVersion()
 	if err != nil {
 		return fmt.Errorf("discovery: %w", err)
@@ -125,6 +128,9 @@ func (d *demo) run(ctx context.Context, dir string) (err error) {
 	d.col = &collector{client: d.client, nodes: byName, policyNames: map[string]string{d.v1.hash: "v1", d.v2.hash: "v2"}}
 
 	d.step(3, "Placement policy "+d.v1.name+" into ConfigMap "+policyNamespace+"/"+policyName+", then start ml-scheduler")
+	if err := d.checkPolicy(ctx, d.v1); err != nil {
+		return err
+	}
 	if err := cluster.ApplyPolicy(ctx, d.client, policyNamespace, policyName, d.v1.text); err != nil {
 		return err
 	}
@@ -159,6 +165,9 @@ func (d *demo) run(ctx context.Context, dir string) (err error) {
 	if err := d.runWave(ctx, 1, "", "Wave 1 (policy v1):"); err != nil {
 		return err
 	}
+	if err := d.explainWave(ctx, 1); err != nil {
+		return err
+	}
 
 	d.step(5, "Live edit: "+d.v2.name+" (edits in its header) replaces policy v1")
 	for _, l := range strings.Split(d.v2.text, "\n")[1:] {
@@ -166,6 +175,12 @@ func (d *demo) run(ctx context.Context, dir string) (err error) {
 			break
 		}
 		fmt.Println("  " + strings.TrimPrefix(l, "#  "))
+	}
+	if err := d.checkPolicy(ctx, d.v2); err != nil {
+		return err
+	}
+	if err := d.simulateEdit(ctx, d.v2); err != nil {
+		return err
 	}
 	took, err := applyAndWait(ctx, d.client, d.v2)
 	if err != nil {
@@ -190,6 +205,9 @@ func (d *demo) run(ctx context.Context, dir string) (err error) {
 		return err
 	}
 
+	if err := d.status(ctx); err != nil {
+		return err
+	}
 	if err := d.reportMetrics(ctx, sched); err != nil {
 		return err
 	}

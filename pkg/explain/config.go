@@ -1,35 +1,17 @@
 package explain
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 
+	"github.com/ml-scheduler/ml-scheduler/manifests"
 	mlconfig "github.com/ml-scheduler/ml-scheduler/pkg/apis/config"
 	configv1 "github.com/ml-scheduler/ml-scheduler/pkg/apis/config/v1"
 	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/simulator"
 )
-
-// DefaultConfigFile is the shipped scheduler configuration, read when no
-// --config is given and it is readable from the working directory.
-const DefaultConfigFile = "manifests/base/scheduler-config.yaml"
-
-// builtinConfig is kube-scheduler's default profile with MLPolicy on every
-// extension point (default args: the policy ConfigMap
-// ml-scheduler/ml-scheduler-policy), served as ml-scheduler.
-const builtinConfig = `apiVersion: kubescheduler.config.k8s.io/v1
-kind: KubeSchedulerConfiguration
-profiles:
-- schedulerName: ml-scheduler
-  plugins:
-    multiPoint:
-      enabled:
-      - name: MLPolicy
-`
 
 // Config is the scheduler configuration the re-run builds its framework from.
 type Config struct {
@@ -39,21 +21,16 @@ type Config struct {
 }
 
 // LoadConfig reads the scheduler configuration at path as kube-scheduler
-// reads --config (simulator.LoadSchedulerConfig). With path "" it reads
-// DefaultConfigFile if it exists, else uses kube-scheduler's default profile
-// plus MLPolicy.
+// reads --config (simulator.LoadSchedulerConfig). With path "" it is the
+// shipped configuration, built into the binary (package manifests).
 func LoadConfig(path string) (*Config, error) {
-	source := path
-	if path == "" {
-		source = DefaultConfigFile
-	}
-	data, err := os.ReadFile(source)
-	if path == "" && errors.Is(err, fs.ErrNotExist) {
-		data, err = []byte(builtinConfig), nil
-		source = "built-in (kube-scheduler's default profile + MLPolicy, profile ml-scheduler)"
-	}
-	if err != nil {
-		return nil, fmt.Errorf("scheduler configuration: %w", err)
+	data, source := manifests.SchedulerConfig, manifests.SchedulerConfigSource
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("scheduler configuration: %w", err)
+		}
+		source = path
 	}
 	cfg, err := simulator.LoadSchedulerConfig(data)
 	if err != nil {

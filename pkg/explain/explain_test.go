@@ -3,6 +3,7 @@ package explain
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
+
+	"github.com/ml-scheduler/ml-scheduler/manifests"
 	"github.com/ml-scheduler/ml-scheduler/pkg/livecluster"
 	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
@@ -291,7 +295,8 @@ func TestExplainErrors(t *testing.T) {
 }
 
 func TestLoadConfigBuiltin(t *testing.T) {
-	// The test's working directory has no manifests/base: the built-in profile.
+	// Without --config: the shipped configuration built into the binary,
+	// whatever the working directory (the test's has no manifests/base).
 	cfg, err := LoadConfig("")
 	if err != nil {
 		t.Fatal(err)
@@ -304,8 +309,12 @@ func TestLoadConfigBuiltin(t *testing.T) {
 	if err != nil || args == nil {
 		t.Fatalf("MLPolicy args %v, %v: want the defaults", args, err)
 	}
-	if got := fmt.Sprintf("%s/%s", args.PolicyConfigMapNamespace, args.PolicyConfigMapName); got != "ml-scheduler/ml-scheduler-policy" || !strings.HasPrefix(cfg.Source, "built-in") {
-		t.Errorf("policy ConfigMap %s, source %q: want ml-scheduler/ml-scheduler-policy, built-in", got, cfg.Source)
+	if got := fmt.Sprintf("%s/%s", args.PolicyConfigMapNamespace, args.PolicyConfigMapName); got != "ml-scheduler/ml-scheduler-policy" || cfg.Source != manifests.SchedulerConfigSource {
+		t.Errorf("policy ConfigMap %s, source %q: want ml-scheduler/ml-scheduler-policy, %s", got, cfg.Source, manifests.SchedulerConfigSource)
+	}
+	// As shipped: NodeResourcesFit scoring off.
+	if !slices.ContainsFunc(cfg.Profiles[i].Plugins.Score.Disabled, func(pc schedconfig.Plugin) bool { return pc.Name == "NodeResourcesFit" }) {
+		t.Errorf("built-in config %s does not disable NodeResourcesFit scoring as the shipped profile does", cfg.Source)
 	}
 	if _, err := LoadConfig("no-such-file.yaml"); err == nil || !strings.Contains(err.Error(), "no-such-file.yaml") {
 		t.Errorf("missing --config file: error %v, want one naming it", err)

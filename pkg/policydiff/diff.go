@@ -51,6 +51,10 @@ type Report struct {
 	// Queue the pending pods of SchedulerName replayed.
 	Running int `json:"running"`
 	Queue   int `json:"queue"`
+	// GangPodsSkipped counts pending pods of SchedulerName that belong to a
+	// PodGroup: they are not replayed (the replay places single pods; a
+	// gang's outcome depends on its PodGroup, which is not in the snapshot).
+	GangPodsSkipped int `json:"gangPodsSkipped,omitempty"`
 	// NoLongerAdmitted: running pods of SchedulerName the old policy
 	// admits where they are and the new one would not (they keep running:
 	// a policy change moves no pod, but such a pod would not be placed
@@ -117,7 +121,11 @@ func Run(ctx context.Context, in Input, opts simulator.Options) (*Report, error)
 
 	var queue []*v1.Pod
 	for _, p := range in.Pending {
-		if p.Spec.SchedulerName == r.SchedulerName {
+		switch {
+		case p.Spec.SchedulerName != r.SchedulerName:
+		case p.Spec.SchedulingGroup != nil:
+			r.GangPodsSkipped++
+		default:
 			queue = append(queue, p)
 		}
 	}
@@ -126,7 +134,7 @@ func Run(ctx context.Context, in Input, opts simulator.Options) (*Report, error)
 	if len(queue) == 0 {
 		return r, nil
 	}
-	w := &simulator.Workload{Name: in.Name, Nodes: in.Nodes, Running: in.Running, Pods: queue}
+	w := &simulator.Workload{Name: in.Name, Nodes: in.Nodes, Running: outsideGroups(in.Running), Pods: queue}
 	results, err := simulator.RunAll(ctx, w, []simulator.Configuration{
 		{Name: "old policy", SchedulerConfig: in.SchedulerConfig, Policy: in.Old.Text},
 		{Name: "new policy", SchedulerConfig: in.SchedulerConfig, Policy: in.New.Text},
@@ -154,4 +162,19 @@ func Run(ctx context.Context, in Input, opts simulator.Options) (*Report, error)
 		}
 	}
 	return r, nil
+}
+
+// outsideGroups returns the running pods with spec.schedulingGroup dropped
+// (copies where set): a bound gang member takes room like any pod, and the
+// replay creates running pods bound, outside any group.
+func outsideGroups(pods []*v1.Pod) []*v1.Pod {
+	out := make([]*v1.Pod, len(pods))
+	for i, p := range pods {
+		if p.Spec.SchedulingGroup != nil {
+			p = p.DeepCopy()
+			p.Spec.SchedulingGroup = nil
+		}
+		out[i] = p
+	}
+	return out
 }

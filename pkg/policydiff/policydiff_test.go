@@ -119,6 +119,7 @@ func TestRun(t *testing.T) {
 		Running: []*v1.Pod{
 			pod("team-a", "run-a100", "a100-0", 2, 0), // no longer admitted: train is t4 only
 			pod("team-a", "run-t4", "t4-0", 2, 0),
+			inGroup(pod("team-b", "gang-0", "t4-0", 1, 0)), // a bound gang member: takes room
 		},
 		Pending: []*v1.Pod{
 			// 4 GPUs: the old policy places it on a100-0 (6 free); the
@@ -126,6 +127,8 @@ func TestRun(t *testing.T) {
 			pod("team-a", "big", "", 4, 1),
 			// The default rule under both: both place it.
 			pod("team-b", "b", "", 2, 2),
+			// A pending gang member: not replayed, counted.
+			inGroup(pod("team-b", "gang-1", "", 1, 3)),
 		},
 		SchedulerConfig: cfg,
 		Old:             Policy{Source: "old.yaml", Text: []byte(oldPolicy)},
@@ -143,7 +146,10 @@ func TestRun(t *testing.T) {
 	if len(r.NoLongerSchedulable) != 1 || r.NoLongerSchedulable[0].Pod != "team-a/big" || len(r.NewlySchedulable) != 0 {
 		t.Errorf("no longer schedulable %+v, newly %+v; want team-a/big only", r.NoLongerSchedulable, r.NewlySchedulable)
 	}
-	if r.OldMetrics.Placed != 2 || r.NewMetrics.Placed != 1 || r.OldMetrics.GPUsAllocated != 10 || r.NewMetrics.GPUsAllocated != 6 {
+	if r.GangPodsSkipped != 1 || r.Queue != 2 {
+		t.Errorf("queue %d, gang pods skipped %d; want 2 replayed and team-b/gang-1 skipped", r.Queue, r.GangPodsSkipped)
+	}
+	if r.OldMetrics.Placed != 2 || r.NewMetrics.Placed != 1 || r.OldMetrics.GPUsAllocated != 11 || r.NewMetrics.GPUsAllocated != 7 {
 		t.Errorf("metrics old %+v new %+v", r.OldMetrics, r.NewMetrics)
 	}
 	if r.NewMetrics.FirstGPUFailure == nil || r.NewMetrics.FirstGPUFailure.Pod != "team-a/big" || r.OldMetrics.FirstGPUFailure != nil {
@@ -159,4 +165,11 @@ func TestRun(t *testing.T) {
 			t.Errorf("text lacks %q", want)
 		}
 	}
+}
+
+// inGroup puts the pod in PodGroup "gang" of its namespace.
+func inGroup(p *v1.Pod) *v1.Pod {
+	name := "gang"
+	p.Spec.SchedulingGroup = &v1.PodSchedulingGroup{PodGroupName: &name}
+	return p
 }

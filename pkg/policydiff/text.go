@@ -14,6 +14,9 @@ import (
 func WriteText(out io.Writer, r *Report) error {
 	fmt.Fprintf(out, "Policy change on %s (%d nodes, %d running pods, %d pending pods of %s)\n", r.Snapshot, r.Nodes, r.Running, r.Queue, r.SchedulerName)
 	fmt.Fprintf(out, "  old policy %s (%s)\n  new policy %s (%s)\n", r.Old.Hash, r.Old.Source, r.New.Hash, r.New.Source)
+	if r.GangPodsSkipped > 0 {
+		fmt.Fprintf(out, "  %d pending pod(s) of PodGroups not replayed (gangs are judged with their PodGroup; the replay places single pods)\n", r.GangPodsSkipped)
+	}
 
 	fmt.Fprintf(out, "\nRunning pods the new policy would no longer admit where they are: %d\n", len(r.NoLongerAdmitted))
 	if err := writeRefusals(out, r.NoLongerAdmitted); err != nil {
