@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -11,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/ml-scheduler/ml-scheduler/manifests"
 	"github.com/ml-scheduler/ml-scheduler/pkg/explain"
@@ -169,19 +167,8 @@ func (o *explainPodOptions) run(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	switch o.output {
-	case "json":
-		enc := json.NewEncoder(o.streams.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(e)
-	case "yaml":
-		data, err := yaml.Marshal(e)
-		if err != nil {
-			return err
-		}
-		_, err = o.streams.Out.Write(data)
+	if done, err := writeStructured(o.streams.Out, o.output, e); done {
 		return err
-	default:
-		return explain.WriteText(o.streams.Out, e)
 	}
+	return explain.WriteText(o.streams.Out, e)
 }

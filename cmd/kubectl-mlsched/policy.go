@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/livecluster"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
@@ -245,17 +243,7 @@ func podNamespaces(s *trace.Snapshot) []string {
 
 func (o *policyCheckOptions) print(rep policycheck.Report) error {
 	out := o.streams.Out
-	switch o.output {
-	case "json":
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	case "yaml":
-		data, err := yaml.Marshal(rep)
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(data)
+	if done, err := writeStructured(out, o.output, rep); done {
 		return err
 	}
 	for _, f := range rep.Findings {

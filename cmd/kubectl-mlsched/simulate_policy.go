@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -11,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	v1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/ml-scheduler/ml-scheduler/manifests"
 	"github.com/ml-scheduler/ml-scheduler/pkg/livecluster"
@@ -139,17 +137,7 @@ func (o *simulateOptions) runPolicyChange(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	switch o.output {
-	case "json":
-		enc := json.NewEncoder(o.streams.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	case "yaml":
-		b, err := yaml.Marshal(r)
-		if err != nil {
-			return err
-		}
-		_, err = o.streams.Out.Write(b)
+	if done, err := writeStructured(o.streams.Out, o.output, r); done {
 		return err
 	}
 	return policydiff.WriteText(o.streams.Out, r)

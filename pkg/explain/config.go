@@ -8,7 +8,6 @@ import (
 
 	"github.com/ml-scheduler/ml-scheduler/manifests"
 	mlconfig "github.com/ml-scheduler/ml-scheduler/pkg/apis/config"
-	configv1 "github.com/ml-scheduler/ml-scheduler/pkg/apis/config/v1"
 	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/simulator"
 )
@@ -58,21 +57,5 @@ func (c *Config) MLPolicyArgs(i int) (*mlconfig.MLPolicyArgs, error) {
 	if !simulator.ProfileEnables(p, mlpolicy.Name) {
 		return nil, nil
 	}
-	for _, pc := range p.PluginConfig {
-		if pc.Name != mlpolicy.Name {
-			continue
-		}
-		a, ok := pc.Args.(*mlconfig.MLPolicyArgs)
-		if !ok {
-			return nil, fmt.Errorf("profile %q: %s args have type %T", p.SchedulerName, mlpolicy.Name, pc.Args)
-		}
-		return a, nil
-	}
-	v := &configv1.MLPolicyArgs{}
-	configv1.SetDefaults_MLPolicyArgs(v)
-	out := &mlconfig.MLPolicyArgs{}
-	if err := configv1.Convert_v1_MLPolicyArgs_To_config_MLPolicyArgs(v, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return simulator.MLPolicyArgs(p)
 }

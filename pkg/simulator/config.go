@@ -70,7 +70,7 @@ func (c Configuration) resolve() (*schedulerSetup, error) {
 	s := &schedulerSetup{cfg: cfg, schedulerName: cfg.Profiles[0].SchedulerName}
 	prof := cfg.Profiles[0]
 	if ProfileEnables(prof, mlpolicy.Name) {
-		args, err := mlPolicyArgs(prof)
+		args, err := MLPolicyArgs(prof)
 		if err != nil {
 			return nil, err
 		}
@@ -113,9 +113,9 @@ func ProfileEnables(p schedconfig.KubeSchedulerProfile, name string) bool {
 	return false
 }
 
-// mlPolicyArgs returns the profile's MLPolicy args, defaulted as the plugin
+// MLPolicyArgs returns the profile's MLPolicy args, defaulted as the plugin
 // does when the profile has no pluginConfig for it.
-func mlPolicyArgs(p schedconfig.KubeSchedulerProfile) (*mlconfig.MLPolicyArgs, error) {
+func MLPolicyArgs(p schedconfig.KubeSchedulerProfile) (*mlconfig.MLPolicyArgs, error) {
 	for _, pc := range p.PluginConfig {
 		if pc.Name != mlpolicy.Name {
 			continue
