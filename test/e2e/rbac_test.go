@@ -29,6 +29,9 @@ func rbacLeastPrivilege(ctx context.Context, t *testing.T, e *Env) {
 		{Verb: "watch", Resource: "configmaps", Namespace: mlNamespace, Name: mlPolicyCM},
 		{Verb: "patch", Resource: "configmaps", Namespace: mlNamespace, Name: mlPolicyCM},
 		{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: mlNamespace, Name: mlLease},
+		// Its replica's policy status Lease (pkg/replicastatus), named after
+		// the pod: not known in advance, so any Lease of its own namespace.
+		{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: mlNamespace, Name: "ml-scheduler-policy-ml-scheduler-7d9f-abcde"},
 		{Verb: "create", Resource: "pods", Subresource: "binding", Namespace: teamB},
 		{Verb: "create", Group: "events.k8s.io", Resource: "events", Namespace: mlNamespace},
 		{Verb: "list", Resource: "nodes"},
@@ -43,10 +46,14 @@ func rbacLeastPrivilege(ctx context.Context, t *testing.T, e *Env) {
 		{Verb: "update", Resource: "configmaps", Namespace: mlNamespace, Name: mlPolicyCM},
 		{Verb: "delete", Resource: "configmaps", Namespace: mlNamespace, Name: mlPolicyCM},
 		{Verb: "create", Resource: "configmaps", Namespace: mlNamespace},
-		// Other leases: never the stock scheduler's, nor another name.
+		// Other leases: never the stock scheduler's nor any outside its own
+		// namespace (inside it, the per-replica status Leases need update on
+		// any name); never list or delete them.
 		{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: "kube-system", Name: "kube-scheduler"},
 		{Verb: "get", Group: "coordination.k8s.io", Resource: "leases", Namespace: "kube-system", Name: "kube-scheduler"},
-		{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: mlNamespace, Name: "other"},
+		{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: teamB, Name: "other"},
+		{Verb: "list", Group: "coordination.k8s.io", Resource: "leases", Namespace: mlNamespace},
+		{Verb: "delete", Group: "coordination.k8s.io", Resource: "leases", Namespace: mlNamespace, Name: "ml-scheduler-policy-ml-scheduler-7d9f-abcde"},
 		{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: "kube-system"},
 		{Verb: "delete", Group: "coordination.k8s.io", Resource: "leases", Namespace: mlNamespace, Name: mlLease},
 		{Verb: "list", Group: "coordination.k8s.io", Resource: "leasecandidates", Namespace: mlNamespace},
