@@ -121,6 +121,9 @@ func fill(e *Explanation, res *cycleResult, compiled *policy.Compiled, pod *v1.P
 	sim.Candidates, sim.PlacedRank = rank(res.scores, res.parts, packing, top, e.Node)
 	refused := refusals(res, judge)
 	sim.Reasons = countReasons(refused)
+	if g := pod.Spec.SchedulingGroup; g != nil && g.PodGroupName != nil {
+		sim.Notes = append(sim.Notes, fmt.Sprintf("the pod belongs to PodGroup %s: the scheduler places its gang together (one topology domain, all or none), the re-run judges this pod alone", *g.PodGroupName))
+	}
 	switch {
 	case e.State == StatePlaced:
 		sim.Notes = append(sim.Notes, "scores are of the cluster now, with the pod taken off its node, not of the moment it was placed")

@@ -123,6 +123,9 @@ func TestExplain(t *testing.T) {
 	placed.Annotations = map[string]string{mlpolicy.AnnotationRule: "research-training", mlpolicy.AnnotationPolicyHash: hash}
 	stale := placed.DeepCopy()
 	stale.Annotations[mlpolicy.AnnotationPolicyHash] = "0123456789abcdef"
+	member := pod("research", "member", "1", 1, "", nil)
+	group := "train-gang"
+	member.Spec.SchedulingGroup = &v1.PodSchedulingGroup{PodGroupName: &group}
 	big := pod("research", "big", "40", 6, "", nil)
 	big.Status.Conditions = []v1.PodCondition{{Type: v1.PodScheduled, Status: v1.ConditionFalse, Message: "0/4 nodes are available: ..."}}
 	tests := []struct {
@@ -182,6 +185,14 @@ func TestExplain(t *testing.T) {
 			"node(s) not in pool research required by rule research-training": 1,
 		},
 		wantNote: "the pod fits now (2 feasible node(s), best gpu-2)",
+	}, {
+		name: "a PodGroup member is judged alone, and says so", pod: member, wantState: StatePending,
+		wantTop: []string{"gpu-2", "gpu-1"}, wantRank: 0,
+		wantReasons: map[string]int{
+			"node(s) have no GPU": 1,
+			"node(s) not in pool research required by rule research-training": 1,
+		},
+		wantNote: "the pod belongs to PodGroup train-gang",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
