@@ -43,8 +43,8 @@ func PlacementOf(ctx context.Context, client kubernetes.Interface, pod *v1.Pod, 
 		return pl, fmt.Errorf("pod %s/%s not bound within %v: %w", pod.Namespace, pod.Name, timeout, err)
 	}
 	if pl.Rule == "" || pl.PolicyHash == "" {
-		return pl, fmt.Errorf("pod %s/%s bound to %s without the %s and %s annotations (annotations: %v)",
-			pod.Namespace, pod.Name, pl.Node, mlpolicy.AnnotationRule, mlpolicy.AnnotationPolicyHash, last.Annotations)
+		return pl, fmt.Errorf("pod %s/%s bound to %s without the %s and %s annotations (annotations: %v): was it bound by another scheduler (spec.schedulerName %q), or by a profile that does not list MLPolicy first at bind?",
+			pod.Namespace, pod.Name, pl.Node, mlpolicy.AnnotationRule, mlpolicy.AnnotationPolicyHash, last.Annotations, last.Spec.SchedulerName)
 	}
 	return pl, nil
 }

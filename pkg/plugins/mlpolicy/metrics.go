@@ -122,15 +122,7 @@ func (pl *MLPolicy) nearestMiss(s *cycleState, m fwk.NodeToStatusReader) string 
 	nearest := policy.VerdictOK
 	for _, ni := range nodes {
 		node := ni.Node()
-		var nc *policy.NodeClass
-		if s.view != nil {
-			nc = s.view.ClassOf(node)
-		}
-		if nc == nil {
-			c := p.Classify(node)
-			nc = &c
-		}
-		v := p.Admits(s.rule, nc, s.wantsGPU, &s.owned)
+		v := p.Admits(s.rule, s.classOf(node), s.wantsGPU, &s.owned)
 		if v == policy.VerdictOK && m != nil {
 			// cpuSpill's refusal depends on the node's free resources:
 			// Filter's status says whether it refused.

@@ -21,12 +21,9 @@ type nodeFree struct {
 	allocCPU, allocMemory, allocGPUs int64
 }
 
-// freeOf reads the node's free and allocatable resources. nc, the node's
-// class, may be nil: the GPUs and the model are then read from the node.
+// freeOf reads the node's free and allocatable resources; nc is the node's
+// class (cycleState.classOf).
 func freeOf(s *cycleState, nodeInfo fwk.NodeInfo, nc *policy.NodeClass) nodeFree {
-	if nc == nil {
-		return freeOfUnclassified(s, nodeInfo)
-	}
 	f := freeIfNoGPUUsed(nodeInfo, nc)
 	if f.allocGPUs > 0 {
 		f.GPUs -= usedGPUs(s, nodeInfo)
@@ -59,23 +56,6 @@ func usedGPUs(s *cycleState, nodeInfo fwk.NodeInfo) int64 {
 		n += u[res]
 	}
 	return n
-}
-
-// freeOfUnclassified is freeOf for a node the index has not classified.
-func freeOfUnclassified(s *cycleState, nodeInfo fwk.NodeInfo) nodeFree {
-	alloc, used := nodeInfo.GetAllocatable(), nodeInfo.GetRequested()
-	f := nodeFree{allocCPU: alloc.GetMilliCPU(), allocMemory: alloc.GetMemory()}
-	f.MilliCPU = f.allocCPU - used.GetMilliCPU()
-	f.Memory = f.allocMemory - used.GetMemory()
-	a, u := alloc.GetScalarResources(), used.GetScalarResources()
-	for _, res := range s.active.Policy.GPUResources {
-		f.allocGPUs += a[res]
-		f.GPUs += a[res] - u[res]
-	}
-	if f.allocGPUs > 0 {
-		f.Model = fragmentation.ModelBit(nodeInfo.Node().Labels[s.active.Policy.GPUModelLabel])
-	}
-	return f
 }
 
 // fill is the node's weighted allocation after placing the pod, in
