@@ -72,7 +72,7 @@ func (l *Learner) rebuildLocked() {
 		shapes = append(shapes, WeightedShape{Shape: s, Weight: n})
 	}
 	w := NewWorkload(shapes)
-	if len(w.gpu) > maxShapes {
+	if len(w.gpu)+len(w.frac) > maxShapes {
 		// Keep the heaviest GPU shapes; the rest count as pods that fit
 		// nowhere, which errs toward keeping capacity whole.
 		w = NewWorkload(heaviest(w.Shapes, maxShapes))
@@ -90,7 +90,7 @@ func heaviest(shapes []WeightedShape, n int) []WeightedShape {
 	var dropped float64
 	for _, s := range shapes {
 		switch {
-		case s.GPUs == 0:
+		case !s.WantsGPU():
 			out = append(out, s)
 		case n > 0:
 			out = append(out, s)

@@ -7,8 +7,8 @@
 // shape cannot be placed there (too few GPUs, CPU or memory, or a GPU model
 // the shape does not accept), and none when it can. Against a workload (a
 // weighted set of shapes) it is the expected value over the shapes. A pod is
-// best placed where that value grows least. This package holds whole GPUs;
-// GPUs shared by fractions come later.
+// best placed where that value grows least. GPUs shared by fractions (DRA
+// devices with consumable capacity) are measured one by one (shares.go).
 package fragmentation
 
 import (

@@ -8,18 +8,26 @@ import (
 	"sort"
 )
 
-// Shape is what one pod asks for, and the GPU models it accepts.
+// Shape is what one pod asks for, and the GPU models it accepts. A pod
+// sharing a GPU asks MilliGPU thousandths of one GPU (1..999) and GPUs 0.
 type Shape struct {
 	MilliCPU int64
 	Memory   int64 // bytes
 	GPUs     int64
+	MilliGPU int64
 	Models   ModelSet
 }
 
 // String prints a shape the way an admin reads it.
 func (s Shape) String() string {
+	if s.MilliGPU > 0 {
+		return fmt.Sprintf("%g GPU, %gc, %dGi", float64(s.MilliGPU)/MilliPerGPU, float64(s.MilliCPU)/1000, s.Memory>>30)
+	}
 	return fmt.Sprintf("%d GPU, %gc, %dGi", s.GPUs, float64(s.MilliCPU)/1000, s.Memory>>30)
 }
+
+// WantsGPU reports whether the shape asks a GPU or a share of one.
+func (s Shape) WantsGPU() bool { return s.GPUs > 0 || s.MilliGPU > 0 }
 
 // WeightedShape is a shape and how often it is expected (any unit).
 type WeightedShape struct {
@@ -28,11 +36,14 @@ type WeightedShape struct {
 }
 
 // Free is what a node has left: CPU, memory and whole GPUs, and its model.
+// On a node whose GPUs are shared (DRA devices), Shares holds each GPU's
+// free thousandths and GPUs counts the wholly free ones among them.
 type Free struct {
 	MilliCPU int64
 	Memory   int64
 	GPUs     int64
 	Model    ModelSet
+	Shares   Shares
 }
 
 // fits reports whether shape s can be placed on a node with f free.
@@ -53,6 +64,8 @@ type Workload struct {
 	// gpu holds the GPU shapes, fewest GPUs first, so a scan stops at the
 	// first shape asking more GPUs than the node has free.
 	gpu []gpuShape
+	// frac holds the shapes sharing one GPU, least MilliGPU first.
+	frac []gpuShape
 	// all is gpu as a scan list; byModel[i] holds the shapes of gpu that
 	// accept model bit i: a node has one model, so its scan skips the
 	// shapes that exclude it.
@@ -98,10 +111,14 @@ func NewWorkload(shapes []WeightedShape) *Workload {
 	}
 	for s, wt := range merged {
 		w.Shapes = append(w.Shapes, WeightedShape{Shape: s, Weight: wt})
-		if s.GPUs > 0 {
+		switch {
+		case s.GPUs > 0:
 			w.gpu = append(w.gpu, gpuShape{Shape: s, p: wt / total})
+		case s.MilliGPU > 0:
+			w.frac = append(w.frac, gpuShape{Shape: s, p: wt / total})
 		}
 	}
+	sort.Slice(w.frac, func(i, j int) bool { return shapeLess(w.frac[i].Shape, w.frac[j].Shape) })
 	sort.Slice(w.Shapes, func(i, j int) bool {
 		a, b := w.Shapes[i], w.Shapes[j]
 		if a.Weight != b.Weight {
@@ -119,6 +136,13 @@ func NewWorkload(shapes []WeightedShape) *Workload {
 			if g.Models != AnyModel {
 				restricted[g.Models] += g.p * float64(g.GPUs)
 			}
+		}
+	}
+	for _, g := range w.frac {
+		used |= g.Models
+		w.gpuDemand += g.p * float64(g.MilliGPU) / MilliPerGPU
+		if g.Models != AnyModel {
+			restricted[g.Models] += g.p * float64(g.MilliGPU) / MilliPerGPU
 		}
 	}
 	for m, d := range restricted {
@@ -153,6 +177,9 @@ func (w *Workload) shapesFor(model ModelSet) *shapeList {
 func shapeLess(a, b Shape) bool {
 	if a.GPUs != b.GPUs {
 		return a.GPUs < b.GPUs
+	}
+	if a.MilliGPU != b.MilliGPU {
+		return a.MilliGPU < b.MilliGPU
 	}
 	if a.MilliCPU != b.MilliCPU {
 		return a.MilliCPU < b.MilliCPU
@@ -204,12 +231,15 @@ func (w *Workload) keepPerGPU() (milliCPU, memory int64) {
 }
 
 // Empty reports whether the workload expects no GPU pod.
-func (w *Workload) Empty() bool { return w == nil || len(w.gpu) == 0 }
+func (w *Workload) Empty() bool { return w == nil || len(w.gpu) == 0 && len(w.frac) == 0 }
 
 // Fragmentation is the expected number of the node's free GPUs the next pod
 // could not use: all of them for a pod that does not fit (or asks no GPU),
 // none for one that fits.
 func (w *Workload) Fragmentation(f Free) float64 {
+	if f.Shares.N > 0 || w != nil && len(w.frac) > 0 {
+		return w.sharedFragmentation(&f)
+	}
 	if f.GPUs <= 0 {
 		return 0
 	}
@@ -222,6 +252,9 @@ func (w *Workload) Fragmentation(f Free) float64 {
 // Delta is how much the node's fragmentation grows when a pod of shape pod
 // is placed on it (negative: it shrinks). The pod is assumed to fit.
 func (w *Workload) Delta(f Free, pod Shape) float64 {
+	if f.Shares.N > 0 || pod.MilliGPU > 0 || w != nil && len(w.frac) > 0 {
+		return w.sharedDelta(&f, &pod)
+	}
 	after := Free{MilliCPU: f.MilliCPU - pod.MilliCPU, Memory: f.Memory - pod.Memory, GPUs: f.GPUs - pod.GPUs, Model: f.Model}
 	if after.GPUs < 0 {
 		after.GPUs = 0
