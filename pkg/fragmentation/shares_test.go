@@ -86,7 +86,7 @@ func TestTakeIsFirstFit(t *testing.T) {
 // partly used GPU it would leave a useless sliver on, before a fresh GPU.
 func TestShareGoesWhereItsLeftoverStaysUsable(t *testing.T) {
 	w := NewWorkload([]WeightedShape{{Shape: share460, Weight: 1}, {Shape: whole1, Weight: 1}})
-	leavesHalf := w.Delta(shared(960, 1000), share460)  // 0.48 -> 0.25
+	leavesHalf := w.Delta(shared(960, 1000), share460)   // 0.48 -> 0.25
 	leavesSliver := w.Delta(shared(540, 1000), share460) // 0.27 -> 0.08
 	opensFresh := w.Delta(shared(1000, 1000), share460)  // 0 -> 0.27
 	for _, c := range []struct {
