@@ -24,8 +24,9 @@ const (
 	// the placement policy reads by default.
 	DefaultGPUModelLabel = "nvidia.com/gpu.product"
 	// AnnotationGPUMilli keeps a trace pod's gpu_milli (thousandths of one
-	// GPU per GPU asked). Below 1000 the pod shares a GPU; the simulator
-	// still asks a whole GPU for it (no fractional GPUs yet).
+	// GPU per GPU asked). Below 1000 the pod shares a GPU: it asks one
+	// whole GPU, or, with Options.GPUSharing GPUSharingDRA (ShareGPUs), its
+	// share through a ResourceClaim.
 	AnnotationGPUMilli = "ml-scheduler.io/gpu-milli"
 	// AnnotationTraceQoS keeps the trace's qos column (LS, BE, Burstable,
 	// Guaranteed: Alibaba's classes, not Kubernetes QoS).
@@ -56,6 +57,9 @@ type Options struct {
 	MaxPods int64
 	// SchedulerName, if set, is put on every pod (the simulator sets it anyway).
 	SchedulerName string
+	// GPUSharing is how GPUs become objects (ShareGPUs, LoadOpenB): whole
+	// GPUs of GPUResource (the default) or DRA devices.
+	GPUSharing GPUSharing
 }
 
 func (o Options) withDefaults() Options {
