@@ -12,6 +12,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 
+	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
 
@@ -31,6 +32,8 @@ type Index struct {
 	// rebuilt with the view. moved counts entries whose node object moved.
 	classesChanged bool
 	moved          int
+	// devices returns a node's DRA GPU devices (SetDevices); nil: none.
+	devices func(node string) *gpudra.NodeGPUs
 }
 
 // entry is a node's class and the node object it holds for. An update that
@@ -42,10 +45,34 @@ type entry struct {
 	node  atomic.Pointer[v1.Node]
 }
 
-func newEntry(p *policy.Compiled, n *v1.Node) *entry {
-	e := &entry{class: p.Classify(n)}
+func (ix *Index) newEntry(n *v1.Node) *entry {
+	e := &entry{class: ix.classify(n)}
 	e.node.Store(n)
 	return e
+}
+
+func (ix *Index) classify(n *v1.Node) policy.NodeClass {
+	if ix.devices == nil {
+		return ix.policy.Classify(n)
+	}
+	return ix.policy.ClassifyWithDevices(n, ix.devices(n.Name))
+}
+
+// SetDevices tells the index where to read the DRA GPU devices nodes
+// publish; call RefreshNode when a node's devices change.
+func (ix *Index) SetDevices(devices func(node string) *gpudra.NodeGPUs) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.devices = devices
+}
+
+// RefreshNode reclassifies a node whose DRA devices changed.
+func (ix *Index) RefreshNode(name string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if n, ok := ix.nodes[name]; ok {
+		ix.upsertLocked(n)
+	}
 }
 
 // New returns an empty index.
@@ -60,7 +87,7 @@ func (ix *Index) SetPolicy(p *policy.Compiled) {
 	ix.policy = p
 	ix.classes = make(map[string]*entry, len(ix.nodes))
 	for name, n := range ix.nodes {
-		ix.classes[name] = newEntry(p, n)
+		ix.classes[name] = ix.newEntry(n)
 	}
 	ix.classesChanged = true
 	ix.stale.Store(true)
@@ -94,8 +121,8 @@ func (ix *Index) upsertLocked(n *v1.Node) {
 	if ix.policy == nil {
 		return
 	}
-	nc := ix.policy.Classify(n)
-	if old, ok := ix.classes[n.Name]; ok && old.class.Pools == nc.Pools && old.class.GPUs == nc.GPUs && old.class.Model == nc.Model {
+	nc := ix.classify(n)
+	if old, ok := ix.classes[n.Name]; ok && old.class == nc {
 		old.node.Store(n)
 		// The view still answers for the moved node, by name (slower than
 		// by object); once many have moved, the next View call rebuilds.

@@ -63,6 +63,8 @@ type Compiled struct {
 	Expected *fragmentation.Workload
 	// Fragmentation reports whether any rule packs by MinFragmentation.
 	Fragmentation bool
+	// DRA says which DRA devices are GPUs.
+	DRA CompiledDRA
 }
 
 // CompiledPool is a pool with its selector parsed.
@@ -141,6 +143,7 @@ func Compile(p *PlacementPolicy) (*Compiled, error) {
 		hash:          hex.EncodeToString(sum[:8]),
 		source:        p,
 		GPUModelLabel: p.GPUModelLabel,
+		DRA:           compileDRA(p.DRAGPUs),
 	}
 	c.ReserveGPUNodes = p.ReserveGPUNodes == nil || *p.ReserveGPUNodes
 	for _, r := range p.GPUResources {

@@ -5,6 +5,9 @@ package policy
 //   - gpuResources: [nvidia.com/gpu] (DefaultGPUResource)
 //   - gpuModelLabel: nvidia.com/gpu.product (DefaultGPUModelLabel)
 //   - reserveGPUNodes: true
+//   - draGPUs, when set: what it leaves out, driver and deviceClasses
+//     gpu.ml-scheduler.io, modelAttribute productName, shareCapacity share
+//     (pkg/gpudra); unset, Compile reads it as all of those
 //
 // Nothing else is defaulted: an unset packing uses the default's (Compile),
 // and a nil default placement puts no constraint on pods matching no rule.
@@ -23,4 +26,5 @@ func SetDefaults(p *PlacementPolicy) {
 		reserve := true
 		p.ReserveGPUNodes = &reserve
 	}
+	setDRADefaults(p)
 }

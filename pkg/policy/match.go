@@ -6,6 +6,7 @@ import (
 	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
+	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
 )
 
 // Match returns the first rule matching the pod, or the default rule.
@@ -86,6 +87,26 @@ type NodeClass struct {
 	Model string
 	// ModelBit is Model's bit for fragmentation shapes.
 	ModelBit fragmentation.ModelSet
+	// DRA holds the node's GPUs published as DRA devices (counted in GPUs),
+	// nil when it publishes none.
+	DRA *gpudra.NodeGPUs
+}
+
+// ClassifyWithDevices is Classify of a node that publishes the DRA GPU
+// devices g (nil: none): they count in its GPUs, and where the node has no
+// model label, their model attribute is its model.
+func (c *Compiled) ClassifyWithDevices(node *v1.Node, g *gpudra.NodeGPUs) NodeClass {
+	nc := c.Classify(node)
+	if g == nil {
+		return nc
+	}
+	nc.DRA = g
+	nc.GPUs += int64(len(g.Devices))
+	if nc.Model == "" && g.Model != "" {
+		nc.Model = g.Model
+		nc.ModelBit = fragmentation.ModelBit(g.Model)
+	}
+	return nc
 }
 
 // Classify computes a node's class under this policy.

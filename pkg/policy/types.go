@@ -53,6 +53,9 @@ type PlacementPolicy struct {
 	// ExpectedShapes states the pod shapes the MinFragmentation packing
 	// plans for. Unset: it learns them from the pods the scheduler sees.
 	ExpectedShapes []ExpectedShape `json:"expectedShapes,omitempty"`
+	// DRAGPUs says which DRA devices are GPUs (dra.go). Default: the
+	// device model of pkg/gpudra.
+	DRAGPUs *DRAGPUs `json:"draGPUs,omitempty"`
 }
 
 // CPUSpill says how much a GPU node keeps per free GPU when a CPU pod spills onto it.

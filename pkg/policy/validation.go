@@ -48,6 +48,7 @@ func Validate(p *PlacementPolicy) field.ErrorList {
 	}
 	errs = append(errs, validateCPUSpill(p, field.NewPath("cpuSpill"))...)
 	errs = append(errs, validateExpectedShapes(p.ExpectedShapes, field.NewPath("expectedShapes"))...)
+	errs = append(errs, validateDRAGPUs(p.DRAGPUs, field.NewPath("draGPUs"))...)
 	return errs
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
@@ -25,7 +26,32 @@ func (pl *MLPolicy) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWithH
 			Event:          fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Delete},
 			QueueingHintFn: pl.isSchedulableAfterPodDelete,
 		},
+		// A node that publishes GPU devices is a GPU node: a GPU pod refused
+		// there for want of GPUs may now be admitted.
+		{
+			Event:          fwk.ClusterEvent{Resource: fwk.ResourceSlice, ActionType: fwk.Add | fwk.Update},
+			QueueingHintFn: pl.isSchedulableAfterSliceChange,
+		},
 	}, nil
+}
+
+// isSchedulableAfterSliceChange queues a GPU pod when a slice of the GPU
+// driver changes, once the inventory holds the change.
+func (pl *MLPolicy) isSchedulableAfterSliceChange(logger klog.Logger, pod *v1.Pod, _, newObj interface{}) (fwk.QueueingHint, error) {
+	s, ok := newObj.(*resourceapi.ResourceSlice)
+	if !ok {
+		return fwk.Queue, nil
+	}
+	a := pl.store.Load()
+	if a == nil || s.Spec.Driver != a.Policy.DRA.Driver {
+		return fwk.QueueSkip, nil
+	}
+	if gpus, milli := pl.podAsk(logger, pod, a.Policy); gpus == 0 && milli == 0 {
+		return fwk.QueueSkip, nil
+	}
+	pl.gpus.Upsert(s)
+	logger.V(5).Info("GPU devices published: the GPU pod may now be admitted", "pod", klog.KObj(pod), "slice", klog.KObj(s))
+	return fwk.Queue, nil
 }
 
 // isSchedulableAfterNodeChange queues the pod when the changed node is
@@ -41,9 +67,10 @@ func (pl *MLPolicy) isSchedulableAfterNodeChange(logger klog.Logger, pod *v1.Pod
 	}
 	p := a.Policy
 	rule := p.Match(pod)
-	wantsGPU := p.PodGPURequest(pod) > 0
+	gpus, milli := pl.podAsk(logger, pod, p)
+	wantsGPU := gpus > 0 || milli > 0
 	owned := p.OwnedBy(pod.Namespace)
-	nc := p.Classify(newNode)
+	nc := pl.classify(p, newNode)
 	if p.Admits(rule, &nc, wantsGPU, &owned) != policy.VerdictOK {
 		logger.V(5).Info("Node change does not admit the pod under its rule", "pod", klog.KObj(pod), "node", klog.KObj(newNode), "rule", rule.Name)
 		return fwk.QueueSkip, nil
@@ -51,7 +78,7 @@ func (pl *MLPolicy) isSchedulableAfterNodeChange(logger klog.Logger, pod *v1.Pod
 	if oldNode, ok := oldObj.(*v1.Node); ok && oldNode != nil && podGroupName(pod) == "" {
 		// (A gang's pods wait for room in a domain: any admitted node that
 		// appears or grows may give it, so they are queued.)
-		oc := p.Classify(oldNode)
+		oc := pl.classify(p, oldNode)
 		if p.Admits(rule, &oc, wantsGPU, &owned) == policy.VerdictOK {
 			// Admitted before too: the change is not what this plugin refused.
 			return fwk.QueueSkip, nil
@@ -78,7 +105,10 @@ func (pl *MLPolicy) isSchedulableAfterPodDelete(logger klog.Logger, pod *v1.Pod,
 		return fwk.Queue, nil
 	}
 	a := pl.store.Load()
-	if a == nil || !a.Policy.CPUSpill || a.Policy.PodGPURequest(pod) > 0 {
+	if a == nil || !a.Policy.CPUSpill {
+		return fwk.QueueSkip, nil
+	}
+	if gpus, milli := pl.podAsk(logger, pod, a.Policy); gpus > 0 || milli > 0 {
 		return fwk.QueueSkip, nil
 	}
 	logger.V(5).Info("Assigned pod deleted: a GPU node may keep enough for spilling", "pod", klog.KObj(pod), "deleted", klog.KObj(gone))

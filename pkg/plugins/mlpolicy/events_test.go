@@ -24,7 +24,7 @@ func TestEventsToRegister(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []fwk.ClusterEvent{{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeLabel | fwk.UpdateNodeAllocatable}, {Resource: fwk.Pod, ActionType: fwk.Delete}}
+	want := []fwk.ClusterEvent{{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeLabel | fwk.UpdateNodeAllocatable}, {Resource: fwk.Pod, ActionType: fwk.Delete}, {Resource: fwk.ResourceSlice, ActionType: fwk.Add | fwk.Update}}
 	var got []fwk.ClusterEvent
 	for _, e := range events {
 		got = append(got, e.Event)

@@ -6,9 +6,12 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/dynamic-resource-allocation/structured"
+	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
+	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
 	"github.com/ml-scheduler/ml-scheduler/pkg/nodeindex"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policystore"
@@ -26,6 +29,13 @@ type cycleState struct {
 	rule     *policy.CompiledRule
 	wantsGPU bool
 	gpus     int64
+	// milliGPU: the pod shares one GPU, asking these thousandths of it
+	// through a ResourceClaim (gpus is then 0).
+	milliGPU int64
+	// inv holds the nodes' DRA GPU devices; draState their use when a
+	// point of this cycle reads it (nil: none, or not needed).
+	inv      *gpudra.Inventory
+	draState *structured.AllocatedState
 	owned    policy.PoolSet
 	score    *scoreState
 	// spill: a CPU pod that cpuSpill lets onto GPU nodes keeping enough per
@@ -71,9 +81,10 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 	if a == nil {
 		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, pl.noPolicy)
 	}
-	s := &cycleState{active: a, rule: a.Policy.Match(pod)}
-	s.gpus = a.Policy.PodGPURequest(pod)
-	s.wantsGPU = s.gpus > 0
+	logger := klog.FromContext(ctx)
+	s := &cycleState{active: a, rule: a.Policy.Match(pod), inv: pl.gpus}
+	s.gpus, s.milliGPU = pl.podAsk(logger, pod, a.Policy)
+	s.wantsGPU = s.gpus > 0 || s.milliGPU > 0
 	s.owned = a.Policy.OwnedBy(pod.Namespace)
 	if m := pl.messages.Load(); m != nil && m.policy == a.Policy {
 		s.messages = m
@@ -88,6 +99,7 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 		s.spill = true
 		s.podShape(pod)
 		s.workload = pl.workload(a.Policy)
+		s.draState = pl.allocatedState(logger)
 	}
 	cs.Write(stateKey, s)
 	if st := pl.checkGang(cs, pod, a, s.rule); st != nil {
@@ -139,8 +151,7 @@ func (pl *MLPolicy) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, node
 		nc = s.view.ClassOf(node)
 	}
 	if nc == nil { // a node, or a version of it, the index has not seen yet
-		c := s.active.Policy.Classify(node)
-		nc = &c
+		nc = s.classOf(node)
 	}
 	v := s.active.Policy.Admits(s.rule, nc, s.wantsGPU, &s.owned)
 	if v != policy.VerdictOK {
@@ -151,7 +162,7 @@ func (pl *MLPolicy) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, node
 		// are: only a node short of that needs its GPUs in use counted.
 		f := freeIfNoGPUUsed(nodeInfo, nc)
 		if !spillKeeps(s, &f) {
-			if f.GPUs -= usedGPUs(s, nodeInfo); !spillKeeps(s, &f) {
+			if f = freeOf(s, nodeInfo, nc); !spillKeeps(s, &f) {
 				// Resolvable: the node may free CPU or memory later.
 				return fwk.NewStatus(fwk.Unschedulable, ReasonWouldStrand)
 			}

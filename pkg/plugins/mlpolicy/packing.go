@@ -25,6 +25,13 @@ type nodeFree struct {
 // class (cycleState.classOf).
 func freeOf(s *cycleState, nodeInfo fwk.NodeInfo, nc *policy.NodeClass) nodeFree {
 	f := freeIfNoGPUUsed(nodeInfo, nc)
+	if nc.DRA != nil {
+		// Its GPUs are DRA devices: what pods take of them is in the
+		// claims' allocations (a whole-GPU pod's nvidia.com/gpu request
+		// served by the DeviceClass too), not in the node's requests.
+		draShares(&f, nc.DRA, s.draState, s.active.Policy.DRA.ShareCapacity)
+		return f
+	}
 	if f.allocGPUs > 0 {
 		f.GPUs -= usedGPUs(s, nodeInfo)
 	}
@@ -74,8 +81,10 @@ func fill(f *nodeFree, pod *fragmentation.Shape) int64 {
 		num += float64(w) * float64(used) / float64(alloc)
 		den += float64(w)
 	}
-	if pod.GPUs > 0 {
-		add(gpuWeight, f.GPUs, f.allocGPUs, pod.GPUs)
+	if pod.WantsGPU() {
+		// In thousandths of a GPU: a share counts as the part it takes.
+		const m = fragmentation.MilliPerGPU
+		add(gpuWeight, f.GPUs*m+partialMilli(&f.Shares), f.allocGPUs*m, pod.GPUs*m+pod.MilliGPU)
 	}
 	add(cpuWeight, f.MilliCPU, f.allocCPU, pod.MilliCPU)
 	add(memoryWeight, f.Memory, f.allocMemory, pod.Memory)
@@ -141,14 +150,15 @@ func (pl *MLPolicy) modelPressure(s *cycleState) error {
 func fragKey(s *cycleState, f *nodeFree) int64 {
 	ss := s.score
 	delta := ss.workload.Delta(f.Free, ss.shape)
-	if ss.shape.GPUs == 0 && f.allocGPUs > 0 {
+	if !ss.shape.WantsGPU() && f.allocGPUs > 0 {
 		delta += fragRange
 	}
 	if ss.pressure != nil && f.allocGPUs > 0 {
 		// Taking a model that restricted pods need costs its GPUs as
 		// fragments in proportion: FGD alone would spend the rarely
 		// accepted models first, as "fragments" nobody else can use.
-		delta += pressureWeight * float64(ss.shape.GPUs) * ss.pressure[fragmentation.ModelIndex(f.Model)]
+		gpus := float64(ss.shape.GPUs) + float64(ss.shape.MilliGPU)/fragmentation.MilliPerGPU
+		delta += pressureWeight * gpus * ss.pressure[fragmentation.ModelIndex(f.Model)]
 	}
 	delta = min(max(delta, -fragRange), 2*fragRange)
 	merit := int64((2*fragRange - delta) * fragResolution)

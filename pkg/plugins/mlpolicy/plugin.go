@@ -19,6 +19,7 @@ import (
 	configv1 "github.com/ml-scheduler/ml-scheduler/pkg/apis/config/v1"
 	"github.com/ml-scheduler/ml-scheduler/pkg/apis/config/validation"
 	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
+	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
 	"github.com/ml-scheduler/ml-scheduler/pkg/nodeindex"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policystore"
@@ -34,6 +35,10 @@ type MLPolicy struct {
 	handle fwk.Handle
 	store  *policystore.Store
 	index  *nodeindex.Index
+	// gpus holds the GPU devices nodes publish through DRA (dra.go).
+	gpus *gpudra.Inventory
+	// logger is the plugin's, for informer handlers.
+	logger klog.Logger
 	// learner learns the expected pod shapes MinFragmentation and cpuSpill plan for.
 	learner *fragmentation.Learner
 	// jobs finds a job's placed pods for colocation (jobindex.go).
@@ -85,7 +90,9 @@ func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, 
 	ctx = klog.NewContext(ctx, logger)
 	policystore.RegisterMetrics()
 	RegisterMetrics()
-	pl := &MLPolicy{handle: h, store: store, index: nodeindex.New(), learner: fragmentation.NewLearner(), profileName: h.ProfileName(), placementEvents: args.PlacementEvents}
+	pl := &MLPolicy{handle: h, store: store, index: nodeindex.New(), learner: fragmentation.NewLearner(), profileName: h.ProfileName(), placementEvents: args.PlacementEvents, logger: logger}
+	pl.gpus = gpudra.NewInventory(sourceOf(policy.DefaultDRA()), pl.index.RefreshNode)
+	pl.index.SetDevices(pl.gpus.Node)
 	jobs, err := newJobIndex(logger, h, store)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
@@ -125,6 +132,13 @@ func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, 
 		}
 		if err := pl.watchPods(); err != nil {
 			return nil, fmt.Errorf("%s: watching pods: %w", Name, err)
+		}
+		// Without a DRA manager the scheduler runs without DRA, and the
+		// ResourceSlice API may not be served.
+		if h.SharedDRAManager() != nil {
+			if err := pl.watchResourceSlices(); err != nil {
+				return nil, fmt.Errorf("%s: watching ResourceSlices: %w", Name, err)
+			}
 		}
 	}
 	if args.PolicyConfigMapName != "" && h.ClientSet() != nil {
@@ -169,6 +183,7 @@ func argsOf(obj runtime.Object) (*config.MLPolicyArgs, error) {
 // not a cluster event the queue knows of.
 func (pl *MLPolicy) onSwap(logger klog.Logger) func(*policystore.Active) {
 	return func(a *policystore.Active) {
+		pl.gpus.SetSource(sourceOf(a.Policy.DRA))
 		pl.index.SetPolicy(a.Policy)
 		pl.messages.Store(newMessages(a))
 		if !pl.running.Load() || pl.handle.SharedInformerFactory() == nil {

@@ -5,6 +5,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
@@ -33,7 +34,7 @@ type scoreState struct {
 
 // PreScore decides which score parts apply to the pod and counts where its
 // job's pods run. It skips Score when none applies.
-func (pl *MLPolicy) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
+func (pl *MLPolicy) PreScore(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
 	s, err := readState(cs)
 	if err != nil {
 		// PreFilter did not run for this pod (e.g. no policy): nothing to score.
@@ -48,7 +49,10 @@ func (pl *MLPolicy) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, 
 	if ss.packing {
 		ss.shape = s.podShape(pod)
 		ss.workload = pl.workload(s.active.Policy)
-		if ss.frag && ss.shape.GPUs > 0 && !singleModel(ss.shape.Models) && ss.workload.Restricted() {
+		if s.draState == nil {
+			s.draState = pl.allocatedState(klog.FromContext(ctx))
+		}
+		if ss.frag && ss.shape.WantsGPU() && !singleModel(ss.shape.Models) && ss.workload.Restricted() {
 			s.score = ss
 			if err := pl.modelPressure(s); err != nil {
 				return fwk.AsStatus(err)

@@ -5,6 +5,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
+	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
 
@@ -21,6 +22,7 @@ func (pl *MLPolicy) workload(p *policy.Compiled) *fragmentation.Workload {
 func (s *cycleState) podShape(pod *v1.Pod) fragmentation.Shape {
 	if !s.shapeDone {
 		s.shape = s.active.Policy.PodShape(pod)
+		s.shape.GPUs, s.shape.MilliGPU = s.gpus, s.milliGPU
 		s.shapeDone = true
 	}
 	return s.shape
@@ -34,7 +36,11 @@ func (s *cycleState) classOf(node *v1.Node) *policy.NodeClass {
 			return nc
 		}
 	}
-	c := s.active.Policy.Classify(node)
+	var g *gpudra.NodeGPUs
+	if s.inv != nil {
+		g = s.inv.Node(node.Name)
+	}
+	c := s.active.Policy.ClassifyWithDevices(node, g)
 	return &c
 }
 
@@ -49,7 +55,9 @@ func (pl *MLPolicy) onPod(obj interface{}) {
 	if a == nil || !a.Policy.Fragmentation && !a.Policy.CPUSpill || a.Policy.Expected != nil {
 		return
 	}
-	pl.learner.Observe(a.Policy.PodShape(pod))
+	shape := a.Policy.PodShape(pod)
+	shape.GPUs, shape.MilliGPU = pl.podAsk(pl.logger, pod, a.Policy)
+	pl.learner.Observe(shape)
 }
 
 func (pl *MLPolicy) watchPods() error {
