@@ -34,9 +34,9 @@ func (s *Shares) Whole() int64 {
 	return n
 }
 
-// partial sums the free thousandths of partly used GPUs, the largest such
-// free share, and the free thousandths of partly used GPUs below milli.
-func (s *Shares) partial(milli uint16) (sum, largest, below int64) {
+// partial sums the free thousandths of partly used GPUs, and gives the
+// largest such free share.
+func (s *Shares) partial() (sum, largest int64) {
 	for i := 0; i < int(s.N); i++ {
 		v := s.Free[i]
 		if v == 0 || v == MilliPerGPU {
@@ -44,11 +44,8 @@ func (s *Shares) partial(milli uint16) (sum, largest, below int64) {
 		}
 		sum += int64(v)
 		largest = max(largest, int64(v))
-		if v < milli {
-			below += int64(v)
-		}
 	}
-	return sum, largest, below
+	return sum, largest
 }
 
 // take places pod on f as the DRA allocator does, first fit in device
@@ -92,7 +89,7 @@ func (w *Workload) sharedFragmentation(f *Free) float64 {
 	if f.Shares.N > 0 {
 		whole = f.Shares.Whole()
 	}
-	sum, largest, _ := f.Shares.partial(0)
+	sum, largest := f.Shares.partial()
 	total := float64(whole) + float64(sum)/MilliPerGPU
 	if total <= 0 {
 		return 0
@@ -104,15 +101,37 @@ func (w *Workload) sharedFragmentation(f *Free) float64 {
 	g.GPUs = whole
 	// Whole-GPU shapes that fit use the wholly free GPUs only.
 	frag := total - w.usable(&g)*float64(whole)
+	if len(w.frac) == 0 {
+		return max(frag, 0)
+	}
+	// Sharing shapes come least MilliGPU first: with the partly used GPUs'
+	// free shares sorted, the shares below each shape are a running sum.
+	var sorted [MaxDevices]uint16
+	k := 0
+	for i := 0; i < int(f.Shares.N); i++ {
+		if v := f.Shares.Free[i]; v != 0 && v != MilliPerGPU {
+			j := k
+			for ; j > 0 && sorted[j-1] > v; j-- {
+				sorted[j] = sorted[j-1]
+			}
+			sorted[j] = v
+			k++
+		}
+	}
+	var below int64
+	next := 0
 	for i := range w.frac {
 		s := &w.frac[i]
+		for next < k && int64(sorted[next]) < s.MilliGPU {
+			below += int64(sorted[next])
+			next++
+		}
 		if s.MilliCPU > f.MilliCPU || s.Memory > f.Memory || s.Models&f.Model == 0 {
 			continue
 		}
 		if whole == 0 && largest < s.MilliGPU {
 			continue
 		}
-		_, _, below := f.Shares.partial(uint16(s.MilliGPU))
 		frag -= s.p * (total - float64(below)/MilliPerGPU)
 	}
 	return max(frag, 0)

@@ -1,6 +1,7 @@
 package fragmentation
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -128,6 +129,73 @@ func TestSharedMeasureReducesToWholeGPUs(t *testing.T) {
 			}
 			if a, b := w.Delta(f, pod), w.sharedDelta(&f, &pod); !near(a, b) {
 				t.Fatalf("node %+v, pod %+v: Delta %v, shared path %v", f, pod, a, b)
+			}
+		}
+	}
+}
+
+// TestSharedFragmentationMatchesDefinition: on random shared nodes and
+// workloads of whole, sharing and CPU shapes, the measure is FGD's
+// definition evaluated shape by shape.
+func TestSharedFragmentationMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	models := []ModelSet{ModelBit("A"), ModelBit("B")}
+	for iter := 0; iter < 300; iter++ {
+		var shapes []WeightedShape
+		for i := 0; i < 1+rng.IntN(25); i++ {
+			s := Shape{MilliCPU: int64(rng.IntN(16)) * 1000, Memory: int64(rng.IntN(16)) * gi, Models: AnyModel}
+			switch rng.IntN(3) {
+			case 0:
+				s.GPUs = int64(1 + rng.IntN(4))
+			case 1:
+				s.MilliGPU = int64(1+rng.IntN(19)) * 50
+			}
+			if rng.IntN(4) == 0 {
+				s.Models = models[rng.IntN(2)]
+			}
+			shapes = append(shapes, WeightedShape{Shape: s, Weight: float64(1 + rng.IntN(5))})
+		}
+		var total float64
+		for _, s := range shapes {
+			total += s.Weight
+		}
+		w := NewWorkload(shapes)
+		for j := 0; j < 20; j++ {
+			f := Free{MilliCPU: int64(rng.IntN(18)) * 1000, Memory: int64(rng.IntN(18)) * gi, Model: models[rng.IntN(2)]}
+			f.Shares.N = uint8(rng.IntN(9))
+			for i := 0; i < int(f.Shares.N); i++ {
+				f.Shares.Set(i, []int64{0, 1000, int64(rng.IntN(20)) * 50}[rng.IntN(3)])
+			}
+			f.GPUs = f.Shares.Whole()
+			var want float64
+			for _, s := range shapes {
+				var free, usable float64
+				var whole int64
+				fits := s.MilliCPU <= f.MilliCPU && s.Memory <= f.Memory && s.Models&f.Model != 0
+				room := false
+				for i := 0; i < int(f.Shares.N); i++ {
+					v := int64(f.Shares.Free[i])
+					free += float64(v) / 1000
+					if v == 1000 {
+						whole++
+					}
+					if s.MilliGPU > 0 && v >= s.MilliGPU {
+						usable += float64(v) / 1000
+						room = true
+					}
+					if s.GPUs > 0 && v == 1000 {
+						usable++
+					}
+				}
+				fits = fits && (s.MilliGPU > 0 && room || s.GPUs > 0 && s.GPUs <= whole)
+				frag := free
+				if fits {
+					frag = free - usable
+				}
+				want += s.Weight / total * frag
+			}
+			if got := w.Fragmentation(f); math.Abs(got-want) > 1e-9 {
+				t.Fatalf("node %+v, shapes %v: Fragmentation %v, definition %v", f, shapes, got, want)
 			}
 		}
 	}

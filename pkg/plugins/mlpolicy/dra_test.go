@@ -46,7 +46,7 @@ func (c fakeClaims) Get(ns, name string) (*resourceapi.ResourceClaim, error) {
 	return nil, apierrors.NewNotFound(resourceapi.Resource("resourceclaims"), name)
 }
 
-func newDRATestPlugin(t *testing.T, ctx context.Context, p *policy.Compiled, dra *fakeDRA, nodes []*v1.Node, slices ...*resourceapi.ResourceSlice) *MLPolicy {
+func newDRATestPlugin(t testing.TB, ctx context.Context, p *policy.Compiled, dra *fakeDRA, nodes []*v1.Node, slices ...*resourceapi.ResourceSlice) *MLPolicy {
 	t.Helper()
 	fh, err := frameworkruntime.NewFramework(ctx, nil, nil,
 		frameworkruntime.WithSnapshotSharedLister(cache.NewSnapshot(nil, nodes)),
