@@ -69,4 +69,3 @@ func BenchmarkScoreShare(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(pl.learner.Workload().Shapes)), "shapes")
 }
-
