@@ -194,7 +194,8 @@ func (o *policyCheckOptions) cluster(ctx context.Context) (*policycheck.Cluster,
 		if err != nil {
 			return nil, "", fmt.Errorf("--live: %w", err)
 		}
-		cl := &policycheck.Cluster{Nodes: s.Nodes, Pending: s.Pending, SchedulerName: o.schedulerName, Namespaces: s.Namespaces}
+		cl := &policycheck.Cluster{Nodes: s.Nodes, Pending: s.Pending, SchedulerName: o.schedulerName, Namespaces: s.Namespaces,
+			ResourceSlices: s.ResourceSlices}
 		return cl, fmt.Sprintf("live cluster %s: %s, %s", o.clusterName(config.Host), o.counts(cl),
 			nOf(len(cl.Namespaces), "namespace")), nil
 	}

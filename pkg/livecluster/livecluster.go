@@ -5,10 +5,12 @@ package livecluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
 	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -56,6 +58,9 @@ type State struct {
 	// ActiveHash and LastError are the status the scheduler wrote on the
 	// ConfigMap (policywatch annotations).
 	ActiveHash, LastError string
+	// ResourceSlices are the DRA slices (GPUs published as devices); none
+	// where the cluster does not serve resource.k8s.io/v1.
+	ResourceSlices []*resourceapi.ResourceSlice
 }
 
 // Read lists the cluster's nodes, pods and namespaces (paged) and gets the
@@ -101,6 +106,11 @@ func Read(ctx context.Context, client kubernetes.Interface, o Options) (*State, 
 		return nil, err
 	}
 	sort.Strings(s.Namespaces)
+	if err := each("resourceslices", func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		return client.ResourceV1().ResourceSlices().List(ctx, opts)
+	}, func(obj runtime.Object) { s.ResourceSlices = append(s.ResourceSlices, obj.(*resourceapi.ResourceSlice)) }); err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
+		return nil, err
+	}
 
 	cm, err := client.CoreV1().ConfigMaps(o.PolicyNamespace).Get(ctx, o.PolicyName, metav1.GetOptions{})
 	switch {

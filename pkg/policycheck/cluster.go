@@ -2,8 +2,10 @@ package policycheck
 
 import (
 	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
 
@@ -21,6 +23,10 @@ type Cluster struct {
 	// SchedulerName: only pending pods with this spec.schedulerName are
 	// judged (they are the ones the policy applies to); "" judges all.
 	SchedulerName string
+	// ResourceSlices are the cluster's DRA slices: the GPU devices of the
+	// policy's draGPUs driver count as their nodes' GPUs, as the scheduler
+	// counts them.
+	ResourceSlices []*resourceapi.ResourceSlice
 }
 
 // classified is the cluster's nodes as the policy sees them.
@@ -34,11 +40,15 @@ type classified struct {
 	models map[string]bool
 }
 
-func classify(c *policy.Compiled, nodes []*v1.Node) *classified {
+func classify(c *policy.Compiled, nodes []*v1.Node, slices []*resourceapi.ResourceSlice) *classified {
 	cl := &classified{c: c, nodes: nodes, classes: make([]policy.NodeClass, len(nodes)),
 		poolNodes: make([][]int, len(c.Pools)), models: map[string]bool{}}
+	inv := gpudra.NewInventory(gpudra.Source{Driver: c.DRA.Driver, ModelAttribute: c.DRA.ModelAttribute, ShareCapacity: c.DRA.ShareCapacity}, nil)
+	for _, s := range slices {
+		inv.Upsert(s)
+	}
 	for n, node := range nodes {
-		cl.classes[n] = c.Classify(node)
+		cl.classes[n] = c.ClassifyWithDevices(node, inv.Node(node.Name))
 		for i := range c.Pools {
 			if cl.classes[n].Pools.Has(i) {
 				cl.poolNodes[i] = append(cl.poolNodes[i], n)
@@ -76,7 +86,7 @@ func (cl *classified) names(idx []int) []string {
 // GPU models no node has, namespaces that do not exist and pending pods a
 // rule confines to nodes with fewer GPUs than they ask.
 func AgainstCluster(c *policy.Compiled, cluster *Cluster) []Finding {
-	cl := classify(c, cluster.Nodes)
+	cl := classify(c, cluster.Nodes, cluster.ResourceSlices)
 	var findings []Finding
 	findings = append(findings, checkSelectors(cl)...)
 	findings = append(findings, checkOverlaps(cl)...)
