@@ -108,7 +108,9 @@ func Read(ctx context.Context, client kubernetes.Interface, o Options) (*State, 
 	sort.Strings(s.Namespaces)
 	if err := each("resourceslices", func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 		return client.ResourceV1().ResourceSlices().List(ctx, opts)
-	}, func(obj runtime.Object) { s.ResourceSlices = append(s.ResourceSlices, obj.(*resourceapi.ResourceSlice)) }); err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
+	}, func(obj runtime.Object) {
+		s.ResourceSlices = append(s.ResourceSlices, obj.(*resourceapi.ResourceSlice))
+	}); err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
 		return nil, err
 	}
 
