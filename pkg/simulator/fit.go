@@ -13,11 +13,18 @@ import (
 // required node affinity match it, and p tolerates its NoSchedule and
 // NoExecute taints. A pod that fits no node fails under any scheduler, so
 // the first failure that tells schedulers apart is the first of the others.
-func fitsSomeEmptyNode(p *v1.Pod, nodes []*v1.Node) bool {
+// With DRA GPUs the GPUs a pod asks, whole or a share of one, are held
+// against the node's devices (gpus.nodeGPUs), not its allocatable.
+func fitsSomeEmptyNode(p *v1.Pod, nodes []*v1.Node, gpus *gpuCounter) bool {
 	req := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})
+	var need int64
+	if gpus.sharing {
+		need = (gpus.podMilli(p) + 999) / 1000
+		delete(req, gpus.res)
+	}
 	affinity := nodeaffinity.GetRequiredNodeAffinity(p)
 	for _, n := range nodes {
-		if !covers(n.Status.Allocatable, req) {
+		if !covers(n.Status.Allocatable, req) || (need > 0 && gpus.nodeGPUs(n) < need) {
 			continue
 		}
 		if ok, err := affinity.Match(n); err != nil || !ok {

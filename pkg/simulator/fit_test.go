@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/trace"
 )
 
 func TestFitsSomeEmptyNode(t *testing.T) {
@@ -31,7 +33,7 @@ func TestFitsSomeEmptyNode(t *testing.T) {
 		{"no nodes", pod("p", "1", 0), nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := fitsSomeEmptyNode(tc.pod, tc.nodes); got != tc.want {
+			if got := fitsSomeEmptyNode(tc.pod, tc.nodes, &gpuCounter{res: trace.DefaultGPUResource}); got != tc.want {
 				t.Errorf("fitsSomeEmptyNode = %v, want %v", got, tc.want)
 			}
 		})

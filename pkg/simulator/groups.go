@@ -7,6 +7,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 	schedulingv1beta1 "k8s.io/api/scheduling/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
@@ -99,8 +100,9 @@ func replaySteps(w *Workload) ([]step, error) {
 	return steps, nil
 }
 
-// createStep creates one arrival: the pod, or the PodGroup and then its pods.
-func createStep(ctx context.Context, client kubernetes.Interface, stp step, queue []*v1.Pod) error {
+// createStep creates one arrival: the pod, or the PodGroup and then its
+// pods, each after the claims created just before it (claimSchedule).
+func createStep(ctx context.Context, client kubernetes.Interface, stp step, queue []*v1.Pod, claims map[int][]*resourceapi.ResourceClaim) error {
 	if g := stp.group; g != nil {
 		g = cleanPodGroup(g)
 		if _, err := client.SchedulingV1beta1().PodGroups(g.Namespace).Create(ctx, g, metav1.CreateOptions{}); err != nil {
@@ -108,6 +110,11 @@ func createStep(ctx context.Context, client kubernetes.Interface, stp step, queu
 		}
 	}
 	for _, i := range stp.pods {
+		for _, c := range claims[i] {
+			if err := createClaim(ctx, client, c); err != nil {
+				return err
+			}
+		}
 		p := queue[i]
 		if _, err := client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating pod %s/%s (#%d): %w", p.Namespace, p.Name, i+1, err)

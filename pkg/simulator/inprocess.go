@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apiserver/pkg/storage/names"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/events"
@@ -33,7 +34,8 @@ var podsResource = v1.SchemeGroupVersion.WithResource("pods")
 
 // runInProcess builds the scheduler as cmd/kube-scheduler/app.Setup does,
 // on a fake clientset, and replays w through it.
-func runInProcess(ctx context.Context, w *Workload, c Configuration, s *schedulerSetup, opts Options) (*Result, error) {
+// atEnd, if set, is given the end state before the API goes away.
+func runInProcess(ctx context.Context, w *Workload, c Configuration, s *schedulerSetup, opts Options, atEnd func(endState)) (*Result, error) {
 	start := time.Now()
 	ctx = klog.NewContext(ctx, opts.Log)
 	client := newFakeAPI()
@@ -52,6 +54,7 @@ func runInProcess(ctx context.Context, w *Workload, c Configuration, s *schedule
 		backend: BackendInProcess,
 		// The fake clientset keeps a copy of every action; drop them.
 		afterPod: client.ClearActions,
+		atEnd:    atEnd,
 	}, start)
 }
 
@@ -62,7 +65,12 @@ func newFakeAPI() *fake.Clientset {
 	// the latter computes managed fields on every write, which costs more
 	// than the scheduling itself here and changes nothing the scheduler reads.
 	client := fake.NewSimpleClientset() //nolint:staticcheck // see above
-	client.PrependReactor("create", "pods", bindReactor(client.Tracker()))
+	// Writes go through a tracker giving objects resource versions; the
+	// reactors below are tried before it, the default one (watches too)
+	// after it.
+	tracker := newVersioningTracker(client.Tracker())
+	client.PrependReactor("*", "*", clienttesting.ObjectReaction(tracker))
+	client.PrependReactor("create", "pods", bindReactor(tracker))
 	client.PrependReactor("create", "*", setMetadata)
 	// Events (the scheduler's Scheduled/FailedScheduling, MLPolicy's
 	// PlacedByRule) are accepted but not stored: nothing in the scheduler
@@ -136,7 +144,9 @@ func startScheduler(ctx context.Context, client *fake.Clientset, s *schedulerSet
 }
 
 // setMetadata sets what the apiserver sets on a created object and the
-// scheduler relies on: a UID (its cache keys pods by UID) and a
+// scheduler relies on: a name from metadata.generateName if the object has
+// none (the DynamicResources plugin creates the claims of DRA-backed
+// extended resources so), a UID (its cache keys pods by UID) and a
 // creationTimestamp if none was given. It lets the next reactor store it.
 func setMetadata(action clienttesting.Action) (bool, runtime.Object, error) {
 	create, ok := action.(clienttesting.CreateAction)
@@ -146,6 +156,9 @@ func setMetadata(action clienttesting.Action) (bool, runtime.Object, error) {
 	m, err := meta.Accessor(create.GetObject())
 	if err != nil {
 		return false, nil, nil
+	}
+	if m.GetName() == "" && m.GetGenerateName() != "" {
+		m.SetName(names.SimpleNameGenerator.GenerateName(m.GetGenerateName()))
 	}
 	if m.GetUID() == "" {
 		m.SetUID(uuid.NewUUID())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
@@ -21,8 +22,8 @@ import (
 // client for RunOnCluster).
 
 // prepare creates what must exist before the queue is replayed: the
-// namespaces, the policy ConfigMap, the nodes (with their status) and the
-// running pods.
+// namespaces, the policy ConfigMap, the DRA objects (prepareDRA), the nodes
+// (with their status) and the running pods.
 func prepare(ctx context.Context, client kubernetes.Interface, w *Workload, c Configuration, s *schedulerSetup) error {
 	namespaces := map[string]bool{}
 	for _, p := range append(append([]*v1.Pod{}, w.Running...), w.Pods...) {
@@ -31,6 +32,10 @@ func prepare(ctx context.Context, client kubernetes.Interface, w *Workload, c Co
 	if len(c.Policy) > 0 {
 		namespaces[s.mlPolicy.PolicyConfigMapNamespace] = true
 	}
+	for _, c := range w.ResourceClaims {
+		namespaces[c.Namespace] = true
+	}
+	delete(namespaces, "")
 	for _, ns := range sortedKeys(namespaces) {
 		_, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
@@ -41,6 +46,9 @@ func prepare(ctx context.Context, client kubernetes.Interface, w *Workload, c Co
 		if err := putPolicy(ctx, client, s, c.Policy); err != nil {
 			return err
 		}
+	}
+	if err := prepareDRA(ctx, client, w); err != nil {
+		return err
 	}
 	// The apiserver lists nodes by name; the fake tracker does too. Create
 	// them in that order so a watching scheduler sees them in it as well.
@@ -96,6 +104,7 @@ func putPolicy(ctx context.Context, client kubernetes.Interface, s *schedulerSet
 
 // podState is what the driver knows of one pod of the workload.
 type podState struct {
+	// gpus is what the pod asks, in thousandths of a GPU.
 	gpus int64
 	// node is set once the pod is seen bound.
 	node string
@@ -120,10 +129,10 @@ func (st *podState) signal() {
 
 // tracker follows the workload's pods through a pod informer.
 type tracker struct {
-	gpuResource v1.ResourceName
-	mu          sync.Mutex
-	pods        map[string]*podState
-	// allocated is the GPUs of the pods seen bound so far.
+	gpus *gpuCounter
+	mu   sync.Mutex
+	pods map[string]*podState
+	// allocated is the GPUs (in thousandths) of the pods seen bound so far.
 	allocated int64
 	// changed is closed, and replaced, whenever a pod is seen bound or
 	// reported unschedulable.
@@ -131,7 +140,7 @@ type tracker struct {
 }
 
 func (t *tracker) add(p *v1.Pod) *podState {
-	st := &podState{gpus: podGPUs(p, t.gpuResource), done: make(chan struct{}), group: podGroupName(p) != ""}
+	st := &podState{gpus: t.gpus.podMilli(p), done: make(chan struct{}), group: podGroupName(p) != ""}
 	t.mu.Lock()
 	t.pods[keyOf(p)] = st
 	t.mu.Unlock()
@@ -179,6 +188,15 @@ type hooks struct {
 	backend string
 	// afterPod runs after each replayed pod.
 	afterPod func()
+	// atEnd, if set, is given the end state.
+	atEnd func(endState)
+}
+
+// endState is the API's pods and ResourceClaims at the end of a replay
+// (claims are listed only for DRA GPUs).
+type endState struct {
+	pods   []*v1.Pod
+	claims []resourceapi.ResourceClaim
 }
 
 // drive replays w's queue through a scheduler serving s.schedulerName on
@@ -188,7 +206,8 @@ type hooks struct {
 // are already there (prepare).
 // start is when the run began (Result.WallSeconds counts from it).
 func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Configuration, s *schedulerSetup, opts Options, h hooks, start time.Time) (*Result, error) {
-	t := &tracker{gpuResource: opts.GPUResource, pods: map[string]*podState{}, changed: make(chan struct{})}
+	gpus := newGPUCounter(w, opts.GPUResource)
+	t := &tracker{gpus: gpus, pods: map[string]*podState{}, changed: make(chan struct{})}
 	running := make([]*podState, len(w.Running))
 	for i, p := range w.Running {
 		running[i] = t.add(p)
@@ -197,6 +216,7 @@ func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Conf
 	if err != nil {
 		return nil, err
 	}
+	claims, _ := claimSchedule(w)
 	queue := make([]*v1.Pod, len(w.Pods))
 	states := make([]*podState, len(w.Pods))
 	for i, p := range w.Pods {
@@ -232,9 +252,9 @@ func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Conf
 
 	clusterGPUs := int64(0)
 	for _, n := range w.Nodes {
-		clusterGPUs += gpusOf(n.Status.Allocatable, opts.GPUResource)
+		clusterGPUs += gpus.nodeGPUs(n)
 	}
-	r := newRecorder(w, c, s, opts, h.backend, clusterGPUs)
+	r := newRecorder(w, c, s, opts, h.backend, gpus, clusterGPUs)
 	demand := int64(0)
 	for _, st := range running {
 		demand += st.gpus
@@ -248,7 +268,7 @@ func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Conf
 	timer := time.NewTimer(opts.PodTimeout)
 	defer timer.Stop()
 	for _, stp := range steps {
-		if err := createStep(ctx, client, stp, queue); err != nil {
+		if err := createStep(ctx, client, stp, queue, claims); err != nil {
 			return nil, err
 		}
 		if !timer.Stop() {
@@ -292,13 +312,15 @@ func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Conf
 	// The end state, from the API: a pod reported unschedulable may have
 	// been bound since.
 	final := map[string]string{}
-	for _, ns := range namespacesOf(queue) {
+	var end []*v1.Pod
+	for _, ns := range namespacesOf(append(append([]*v1.Pod{}, queue...), w.Running...)) {
 		list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("listing pods in %s: %w", ns, err)
 		}
 		for i := range list.Items {
 			final[keyOf(&list.Items[i])] = list.Items[i].Spec.NodeName
+			end = append(end, &list.Items[i])
 		}
 	}
 	t.mu.Lock()
@@ -306,6 +328,18 @@ func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Conf
 		r.pod(i, p, final[keyOf(p)], states[i].unschedulable, states[i].message)
 	}
 	t.mu.Unlock()
+	e := endState{pods: end}
+	if gpus.sharing {
+		list, err := client.ResourceV1().ResourceClaims(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("listing ResourceClaims: %w", err)
+		}
+		e.claims = list.Items
+		r.sharingMetrics(e)
+	}
+	if h.atEnd != nil {
+		h.atEnd(e)
+	}
 	return r.finish(time.Since(start)), nil
 }
 

@@ -15,7 +15,11 @@ type Result struct {
 	Configuration string `json:"configuration"`
 	SchedulerName string `json:"schedulerName"`
 	// Backend is "in-process" (Run) or "cluster" (RunOnCluster).
-	Backend     string `json:"backend"`
+	Backend string `json:"backend"`
+	// GPUSharing is "dra" when the workload's GPUs are DRA devices (see
+	// Workload.ResourceSlices): GPU amounts in Curve and Failure then count
+	// fractions, and Metrics.Sharing is set.
+	GPUSharing  string `json:"gpuSharing,omitempty"`
 	Nodes       int    `json:"nodes"`
 	GPUNodes    int    `json:"gpuNodes"`
 	ClusterGPUs int64  `json:"clusterGPUs"`
@@ -60,6 +64,10 @@ type Metrics struct {
 	// has PodGroups.
 	Domains *DomainMetrics `json:"domains,omitempty"`
 	Gangs   *GangMetrics   `json:"gangs,omitempty"`
+	// Sharing is set when Result.GPUSharing is; GPUsAllocated then counts
+	// the whole GPUs asked as the GPU resource only, and a GPU pod is one
+	// asking whole GPUs or a share.
+	Sharing *SharingMetrics `json:"sharing,omitempty"`
 }
 
 // Failure is the first GPU pod that could not be placed when it arrived.
@@ -68,9 +76,13 @@ type Failure struct {
 	Arrival int    `json:"arrival"`
 	Pod     string `json:"pod"`
 	GPUs    int64  `json:"gpus"`
+	// GPUMilli is the share of one GPU a pod asks through a claim, in
+	// thousandths (DRA GPUs only).
+	GPUMilli int64 `json:"gpuMilli,omitempty"`
 	// AllocatedPercent is the cluster's GPUs allocated at that moment, and
 	// DemandPercent the GPUs asked by the pods arrived so far (this one
-	// included), both in % of the cluster's GPUs.
+	// included), both in % of the cluster's GPUs (fractions counted with
+	// DRA GPUs).
 	AllocatedPercent float64 `json:"allocatedPercent"`
 	DemandPercent    float64 `json:"demandPercent"`
 }
@@ -95,6 +107,7 @@ type PodResult struct {
 	Arrival  int    `json:"arrival"`
 	Name     string `json:"name"`
 	GPUs     int64  `json:"gpus"`
+	GPUMilli int64  `json:"gpuMilli,omitempty"` // as Failure.GPUMilli
 	CPUMilli int64  `json:"cpuMilli"`
 	// Node is where the pod is bound at the end, "" if nowhere.
 	Node     string `json:"node"`
@@ -118,9 +131,10 @@ type recorder struct {
 	multiGPU map[int64]*SizeCount
 	pending  []*v1.Pod // the queue, for Failure.Pod
 	groups   []*schedulingv1beta1.PodGroup
+	gpus     *gpuCounter
 }
 
-func newRecorder(w *Workload, c Configuration, s *schedulerSetup, opts Options, backend string, clusterGPUs int64) *recorder {
+func newRecorder(w *Workload, c Configuration, s *schedulerSetup, opts Options, backend string, gpus *gpuCounter, clusterGPUs int64) *recorder {
 	r := &recorder{
 		res: &Result{
 			Workload: w.Name, Configuration: c.Name, SchedulerName: s.schedulerName, Backend: backend,
@@ -128,23 +142,31 @@ func newRecorder(w *Workload, c Configuration, s *schedulerSetup, opts Options, 
 			Placements: make([]PodResult, len(w.Pods)),
 		},
 		opts: opts, nodes: map[string]*v1.Node{}, nodeList: w.Nodes, running: w.Running, multiGPU: map[int64]*SizeCount{}, pending: w.Pods,
-		groups: w.PodGroups,
+		groups: w.PodGroups, gpus: gpus,
 	}
 	for _, n := range w.Nodes {
 		r.nodes[n.Name] = n
-		if gpusOf(n.Status.Allocatable, opts.GPUResource) > 0 {
+		if gpus.nodeGPUs(n) > 0 {
 			r.res.GPUNodes++
 		}
+	}
+	if gpus.sharing {
+		r.res.GPUSharing = GPUSharingDRA
+		demand := int64(0)
+		for _, p := range w.Pods {
+			demand += gpus.podMilli(p)
+		}
+		r.res.Sharing = &SharingMetrics{Demand: gpusOfMilli(demand), DemandPercent: r.percent(demand), AllPlacedWhileDemandFit: true}
 	}
 	return r
 }
 
-// percent is gpus in % of the cluster's GPUs, to 0.01.
-func (r *recorder) percent(gpus int64) float64 {
+// percent is milli thousandths of a GPU in % of the cluster's GPUs, to 0.01.
+func (r *recorder) percent(milli int64) float64 {
 	if r.res.ClusterGPUs == 0 {
 		return 0
 	}
-	return math.Round(10000*float64(gpus)/float64(r.res.ClusterGPUs)) / 100
+	return math.Round(10*float64(milli)/float64(r.res.ClusterGPUs)) / 100
 }
 
 func (r *recorder) point(arrived int, demand, allocated int64) {
@@ -152,19 +174,21 @@ func (r *recorder) point(arrived int, demand, allocated int64) {
 }
 
 // failed records that queue pod i was reported unschedulable, with the
-// GPU demand so far and the GPUs allocated at that moment.
+// GPU demand so far and the GPUs allocated at that moment (in thousandths).
 func (r *recorder) failed(i int, demand, allocated int64) {
 	p := r.pending[i]
-	gpus := podGPUs(p, r.opts.GPUResource)
-	if gpus == 0 {
+	if r.gpus.podMilli(p) == 0 {
 		return
 	}
-	f := &Failure{Arrival: i + 1, Pod: keyOf(p), GPUs: gpus,
+	f := &Failure{Arrival: i + 1, Pod: keyOf(p), GPUs: podGPUs(p, r.opts.GPUResource), GPUMilli: r.gpus.podShareMilli(p),
 		AllocatedPercent: r.percent(allocated), DemandPercent: r.percent(demand)}
 	if r.res.FirstGPUFailure == nil {
 		r.res.FirstGPUFailure = f
 	}
-	if !fitsSomeEmptyNode(p, r.nodeList) {
+	if m := r.res.Sharing; m != nil && demand <= 1000*r.res.ClusterGPUs {
+		m.AllPlacedWhileDemandFit = false
+	}
+	if !fitsSomeEmptyNode(p, r.nodeList, r.gpus) {
 		r.res.GPUPodsFittingNoNode++
 	} else if r.res.FirstPlaceableGPUFailure == nil {
 		r.res.FirstPlaceableGPUFailure = f
@@ -173,8 +197,8 @@ func (r *recorder) failed(i int, demand, allocated int64) {
 
 // pod records queue pod i's end state.
 func (r *recorder) pod(i int, p *v1.Pod, node string, unschedulable bool, message string) {
-	gpus := podGPUs(p, r.opts.GPUResource)
-	pr := PodResult{Arrival: i + 1, Name: keyOf(p), GPUs: gpus, CPUMilli: podCPUMilli(p), Node: node, Unschedulable: unschedulable, Message: message}
+	gpus, share := podGPUs(p, r.opts.GPUResource), r.gpus.podShareMilli(p)
+	pr := PodResult{Arrival: i + 1, Name: keyOf(p), GPUs: gpus, GPUMilli: share, CPUMilli: podCPUMilli(p), Node: node, Unschedulable: unschedulable, Message: message}
 	if g := podGroupName(p); g != "" {
 		pr.PodGroup = groupKey(p.Namespace, g)
 	}
@@ -188,7 +212,13 @@ func (r *recorder) pod(i int, p *v1.Pod, node string, unschedulable bool, messag
 		pr.GPUModel = n.Labels[r.opts.GPUModelLabel]
 		m.GPUsAllocated += gpus
 	}
-	if gpus > 0 {
+	if sm := m.Sharing; sm != nil && share > 0 {
+		sm.SharePods++
+		if n != nil {
+			sm.SharePodsPlaced++
+		}
+	}
+	if gpus > 0 || share > 0 {
 		m.GPUPods++
 		if n != nil {
 			m.GPUPodsPlaced++
@@ -210,7 +240,7 @@ func (r *recorder) pod(i int, p *v1.Pod, node string, unschedulable bool, messag
 		m.CPUPods++
 		if n != nil {
 			m.CPUPodsPlaced++
-			if gpusOf(n.Status.Allocatable, r.opts.GPUResource) > 0 {
+			if r.gpus.nodeGPUs(n) > 0 {
 				m.CPUPodsOnGPUNodes++
 			}
 		}
@@ -223,7 +253,7 @@ func (r *recorder) finish(wall time.Duration) *Result {
 	for _, p := range r.running {
 		m.GPUsAllocated += podGPUs(p, r.opts.GPUResource)
 	}
-	m.GPUsAllocatedPercent = r.percent(m.GPUsAllocated)
+	m.GPUsAllocatedPercent = r.percent(1000 * m.GPUsAllocated)
 	m.MultiGPU = []SizeCount{}
 	for _, sc := range r.multiGPU {
 		m.MultiGPU = append(m.MultiGPU, *sc)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-logr/logr"
 	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 	schedulingv1beta1 "k8s.io/api/scheduling/v1beta1"
 	"k8s.io/klog/v2"
 
@@ -48,6 +49,17 @@ type Workload struct {
 	// in-process run). RunOnCluster needs them on the cluster's
 	// kube-apiserver (and scheduling.k8s.io/v1beta1 served) and scheduler.
 	PodGroups []*schedulingv1beta1.PodGroup
+	// DeviceClasses and ResourceSlices are created before the scheduler
+	// starts. A workload with ResourceSlices is replayed with GPUs as DRA
+	// devices (see gpuCounter; pkg/trace.ShareGPUs builds such workloads):
+	// its GPUs are the gpudra driver's devices, and the Result has
+	// GPUSharing "dra" and Metrics.Sharing.
+	DeviceClasses  []*resourceapi.DeviceClass
+	ResourceSlices []*resourceapi.ResourceSlice
+	// ResourceClaims are each created just before the first queue pod
+	// naming it in spec.resourceClaims (resourceClaimName), or before the
+	// replay if no queue pod names it.
+	ResourceClaims []*resourceapi.ResourceClaim
 }
 
 // Configuration is one scheduler setup to replay the workload through.
@@ -117,6 +129,11 @@ func Run(ctx context.Context, w *Workload, c Configuration, opts Options) (*Resu
 	if _, err := replaySteps(w); err != nil {
 		return nil, fmt.Errorf("workload %q: %w", w.Name, err)
 	}
+	if len(w.ResourceSlices) > 0 {
+		if err := checkDRAGates(); err != nil {
+			return nil, fmt.Errorf("workload %q: %w", w.Name, err)
+		}
+	}
 	// Before resolve: defaulting the configuration reads the gates.
 	release, err := withWorkloadGates(klog.NewContext(ctx, opts.Log), len(w.PodGroups) > 0)
 	if err != nil {
@@ -127,7 +144,7 @@ func Run(ctx context.Context, w *Workload, c Configuration, opts Options) (*Resu
 	if err != nil {
 		return nil, fmt.Errorf("configuration %q: %w", c.Name, err)
 	}
-	res, err := runInProcess(ctx, w, c, s, opts.withDefaults())
+	res, err := runInProcess(ctx, w, c, s, opts.withDefaults(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("configuration %q: %w", c.Name, err)
 	}

@@ -27,8 +27,12 @@ var gangHeader = []string{
 }
 
 // columns are the table's columns: the pod-group ones only when some
-// result has pod groups, so tables of other workloads stay as they were.
+// result has pod groups, so tables of other workloads stay as they were;
+// sharingHeader's when some result replays DRA GPUs.
 func columns(results []*simulator.Result) []string {
+	if hasSharing(results) {
+		return sharingHeader
+	}
 	if !hasGangs(results) {
 		return header
 	}
@@ -68,6 +72,9 @@ func gangCells(r *simulator.Result) []string {
 }
 
 func rows(results []*simulator.Result) [][]string {
+	if hasSharing(results) {
+		return sharingRows(results)
+	}
 	gangs := hasGangs(results)
 	var out [][]string
 	for _, r := range results {

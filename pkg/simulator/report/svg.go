@@ -16,7 +16,8 @@ var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#
 // SVG plots the results' allocation curves: x = GPUs asked by the pods
 // arrived so far, y = GPUs allocated, both in % of the cluster's GPUs; one
 // line per result, the ideal y = x (capped at 100%) dashed, and each
-// result's first GPU failure marked with a circle.
+// result's first GPU failure marked with a circle. With DRA GPUs
+// (Result.Sharing) the amounts count fractions.
 func SVG(w io.Writer, title string, results []*simulator.Result) error {
 	const (
 		plotW, plotH              = 440.0, 370.0
@@ -59,8 +60,12 @@ func SVG(w io.Writer, title string, results []*simulator.Result) error {
 		p(`<text x="%.1f" y="%.1f" text-anchor="end">%.0f</text>`+"\n", left-6, y+4, v)
 	}
 	p(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#333"/>`+"\n", left, top, plotW, plotH)
-	p(`<text x="%.1f" y="%.1f" text-anchor="middle">arrived GPU demand (%% of cluster GPUs)</text>`+"\n", left+plotW/2, top+plotH+40)
-	p(`<text x="18" y="%.1f" text-anchor="middle" transform="rotate(-90 18 %.1f)">GPUs allocated (%% of cluster GPUs)</text>`+"\n", top+plotH/2, top+plotH/2)
+	unit := "% of cluster GPUs"
+	if hasSharing(results) {
+		unit = "% of cluster GPUs, fractions counted"
+	}
+	p(`<text x="%.1f" y="%.1f" text-anchor="middle">arrived GPU demand (%s)</text>`+"\n", left+plotW/2, top+plotH+40, unit)
+	p(`<text x="18" y="%.1f" text-anchor="middle" transform="rotate(-90 18 %.1f)">GPUs allocated (%s)</text>`+"\n", top+plotH/2, top+plotH/2, unit)
 	// The ideal: everything that arrived is placed, up to a full cluster.
 	p(`<polyline points="%.1f,%.1f %.1f,%.1f %.1f,%.1f" fill="none" stroke="#999" stroke-width="1.5" stroke-dasharray="6,4"/>`+"\n",
 		xOf(0), yOf(0), xOf(100), yOf(100), xOf(xMax), yOf(100))
@@ -86,7 +91,11 @@ func SVG(w io.Writer, title string, results []*simulator.Result) error {
 		if f := r.FirstGPUFailure; f != nil {
 			first = fmt.Sprintf("first failure #%d at %.0f%%", f.Arrival, f.AllocatedPercent)
 		}
-		p(`<text x="%.1f" y="%.1f" font-size="10" fill="#555">end %.1f%%, %s</text>`+"\n", lx+legendLine+6, y+17, r.GPUsAllocatedPercent, first)
+		end := r.GPUsAllocatedPercent
+		if r.Sharing != nil {
+			end = r.Sharing.CapacityAllocatedPercent
+		}
+		p(`<text x="%.1f" y="%.1f" font-size="10" fill="#555">end %.1f%%, %s</text>`+"\n", lx+legendLine+6, y+17, end, first)
 	}
 	n := len(results)
 	p(`<circle cx="%.1f" cy="%.1f" r="4.5" fill="white" stroke="#333" stroke-width="2"/>`+"\n", lx+legendLine/2, top+10+float64(n+1)*legendSpacing)
