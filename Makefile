@@ -108,6 +108,16 @@ bench-gang: control-plane
 	flock /tmp/heavy-build.lock go test -tags schedperf -c -o $(BENCH_TEST) ./bench
 	go run ./bench/cmd/mlbench -mode gang -out results/gang
 
+# DRA workload (bench/README.md, "GPUs through DRA"): pods/s of whole-GPU and
+# GPU-sharing pods on ResourceSlice GPUs (pkg/gpudra's model), ml-scheduler's
+# profile against the default profile with the same DRA objects; 500 and 1000
+# nodes, 3 repetitions interleaved. Writes bench/results/dra/.
+# DRA_FLAGS="-sizes 100 -pods 300 -reps 1" is the short, CI-sized form.
+.PHONY: bench-dra
+bench-dra: control-plane
+	flock /tmp/heavy-build.lock go test -tags schedperf -c -o $(BENCH_TEST) ./bench
+	go run ./bench/cmd/mlbench -mode dra -out results/dra $(DRA_FLAGS)
+
 # Placement quality (bench/cmd/placement): the Alibaba GPU trace (default,
 # gpuspec33, multigpu20 pod lists) replayed in-process through the stock
 # scheduler (default, MostAllocated) and ml-scheduler as shipped; writes

@@ -21,7 +21,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "quick", "matrix: quick (500 nodes, one repetition), full (500/1000/5000 nodes, five repetitions), events (the Event cost) or gang (pod groups/s, 500/5000 nodes, three repetitions)")
+	mode := flag.String("mode", "quick", "matrix: quick (500 nodes, one repetition), full (500/1000/5000 nodes, five repetitions), events (the Event cost), gang (pod groups/s, 500/5000 nodes, three repetitions) or dra (DRA GPUs, 500/1000 nodes, three repetitions)")
 	reps := flag.Int("reps", 0, "repetitions of every cell (default: 1 quick, 5 full)")
 	bin := flag.String("bin", "../.cache/bench.test", "scheduler_perf test binary, relative to -dir")
 	dir := flag.String("dir", "bench", "the bench/ directory: the binary runs there, paths in the configs are relative to it")

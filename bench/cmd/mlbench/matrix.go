@@ -59,7 +59,9 @@ func (c Cell) Name() string {
 // Matrix is what a mode measures.
 type Matrix struct {
 	// Gang: the gang workload (gang.go): PodGroups and their pods, pod groups/s.
-	Gang      bool
+	Gang bool
+	// DRA: the DRA workload (dra.go): GPUs as ResourceSlice devices.
+	DRA       bool
 	Reps      int
 	Sizes     []int
 	Pods      map[int]int
@@ -94,8 +96,10 @@ func matrixFor(mode string) (*Matrix, error) {
 			Profiles:  []Profile{profDefault, profML, profMLEvent}}, nil
 	case "gang":
 		return gangMatrix(), nil
+	case "dra":
+		return draMatrix(), nil
 	}
-	return nil, fmt.Errorf("unknown mode %q (quick, full, events or gang)", mode)
+	return nil, fmt.Errorf("unknown mode %q (quick, full, events, gang or dra)", mode)
 }
 
 // plan orders the runs: repetitions outermost, then sizes, then scenarios;

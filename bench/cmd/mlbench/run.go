@@ -121,6 +121,9 @@ func (r *runner) run(c Cell) Run {
 		res.Groups = gangGroups(c.Pods)
 		body = gangConfig(c)
 	}
+	if r.matrix.DRA {
+		body = draConfig(c)
+	}
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		res.Error = err.Error()
 		return res
