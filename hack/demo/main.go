@@ -1,8 +1,9 @@
 // Command demo is `make demo`: a real etcd + kube-apiserver on loopback, a
 // sample GPU cluster modelled on the Alibaba GPU trace, the sample placement
 // policy in its ConfigMap, ml-scheduler placing sample ML pods, a live policy
-// edit, a rejected one, then teardown. It exits non-zero when a pod does not
-// end where the policy says it must.
+// edit, a rejected one, inference pods sharing GPUs through DRA, then
+// teardown. It exits non-zero when a pod does not end where the policy says
+// it must.
 //
 //	go run ./hack/demo [-dir hack/demo]    (ML_SCHEDULER_BIN_DIR: etcd, kube-apiserver, ml-scheduler)
 package main
@@ -69,7 +70,7 @@ type demo struct {
 func (d *demo) onTeardown(f func()) { d.teardown = append(d.teardown, f) }
 
 func (d *demo) step(n int, title string) {
-	fmt.Printf("\n== [%d/8] %s  (t=%s)\n", n, title, time.Since(d.start).Round(100*time.Millisecond))
+	fmt.Printf("\n== [%d/9] %s  (t=%s)\n", n, title, time.Since(d.start).Round(100*time.Millisecond))
 }
 
 func (d *demo) run(ctx context.Context, dir string) (err error) {
@@ -81,7 +82,7 @@ func (d *demo) run(ctx context.Context, dir string) (err error) {
 		if len(d.teardown) == 0 {
 			return
 		}
-		d.step(8, "Teardown")
+		d.step(9, "Teardown")
 		for i := len(d.teardown) - 1; i >= 0; i-- {
 			d.teardown[i]()
 		}
@@ -209,6 +210,11 @@ func (d *demo) run(ctx context.Context, dir string) (err error) {
 		return err
 	}
 	if err := d.reportMetrics(ctx, sched); err != nil {
+		return err
+	}
+
+	d.step(8, "GPU sharing through DRA: inference pods asking a share of one GPU (ResourceClaims), on two nodes whose GPUs are ResourceSlices")
+	if err := d.sharing(ctx, d.v2); err != nil {
 		return err
 	}
 	if len(d.violations) > 0 {
