@@ -87,6 +87,17 @@ func EnsureDeviceClass(ctx context.Context, client kubernetes.Interface) error {
 	return nil
 }
 
+// DeleteDeviceClass deletes gpudra's DeviceClass. While it exists, a pod
+// asking nvidia.com/gpu is served from DRA on every node whose allocatable
+// lacks nvidia.com/gpu, so a test that created it deletes it when done.
+func DeleteDeviceClass(ctx context.Context, client kubernetes.Interface) error {
+	err := client.ResourceV1().DeviceClasses().Delete(ctx, gpudra.DeviceClassName, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting DeviceClass %s: %w", gpudra.DeviceClassName, err)
+	}
+	return nil
+}
+
 // DeleteNodeSlices deletes the ResourceSlices CreateDRANodes published for
 // the named nodes (no kubelet or driver is there to do it).
 func DeleteNodeSlices(ctx context.Context, client kubernetes.Interface, nodeNames ...string) error {

@@ -87,7 +87,8 @@ type draCase struct {
 }
 
 // newDRACase starts a case named after the profile and scenario. When it
-// ends its pods go first (newCase), then its claims and slices, then nodes.
+// ends its pods and nodes go first (newCase), then its claims, slices and
+// the DeviceClass.
 func newDRACase(t *testing.T, prof draProfile, scenario string) *draCase {
 	t.Helper()
 	name := "dra-" + prof.short + "-" + scenario
@@ -100,6 +101,10 @@ func newDRACase(t *testing.T, prof draProfile, scenario string) *draCase {
 			t.Logf("cleanup: %v", err)
 		}
 		if err := cluster.DeleteNodeSlices(ctx, env.client, dc.sliced...); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+		// Other tests expect nvidia.com/gpu served by device plugins only.
+		if err := cluster.DeleteDeviceClass(ctx, env.client); err != nil {
 			t.Logf("cleanup: %v", err)
 		}
 	})
