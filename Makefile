@@ -126,6 +126,16 @@ bench-dra: control-plane
 bench-placement:
 	go run ./bench/cmd/placement -out bench/results/placement
 
+# Placement quality with GPU fractions through DRA (bench/cmd/placement
+# -gpu-sharing=dra): the same three pod lists, GPUs as DRA devices
+# (pkg/gpudra), a GPU-sharing pod claiming its gpu_milli, allocated by the
+# scheduler's DynamicResources plugin; stock default, stock MostAllocated,
+# ml-scheduler shipped and BinPack; writes bench/results/placement-dra/
+# (results.md, results.json, one SVG per trace).
+.PHONY: bench-placement-dra
+bench-placement-dra:
+	go run ./bench/cmd/placement -gpu-sharing=dra -out bench/results/placement-dra
+
 # Rack fragmentation under gangs (bench/cmd/gangplacement): seeded streams
 # of gang jobs (pkg/simulator/gangstream) on 16 racks of 8 nodes of 8 GPUs,
 # replayed in-process with the workload feature gates on through the stock

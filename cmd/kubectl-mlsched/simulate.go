@@ -34,6 +34,7 @@ type simulateOptions struct {
 	podTimeout            time.Duration
 	gpuResource           string
 	gpuModelLabel         string
+	gpuSharing            string
 	// policyChange is the --policy mode (simulate_policy.go).
 	policyChange policyChangeOptions
 }
@@ -45,6 +46,12 @@ const simulateExample = `  # The Alibaba GPU trace through the stock scheduler a
     --config "stock default=bench/placement/stock-default.yaml" \
     --config "ml-scheduler=manifests/base/scheduler-config.yaml:manifests/base/policy.yaml" \
     --plot curves.svg
+
+  # The same with GPU-sharing pods asking their fraction of a GPU through DRA
+  kubectl mlsched simulate --gpu-sharing=dra \
+    --nodes bench/workloads/traces/alibaba-gpu-v2023/openb_node_list_all_node.csv \
+    --pods bench/workloads/traces/alibaba-gpu-v2023/openb_pod_list_default.csv \
+    --config "stock default=bench/placement/stock-default.yaml"
 
   # The pending pods of a cluster snapshot, first 100 only, as JSON
   kubectl get nodes,pods -A -o yaml > snapshot.yaml
@@ -67,6 +74,14 @@ in file order, in the namespace of -n, default "default"), or a snapshot as
 'kubectl get nodes,pods -A -o yaml' prints it (--snapshot: pods with a
 spec.nodeName are running there already; the others are the queue, by
 creationTimestamp).
+
+--gpu-sharing says how the trace's GPUs become objects: "whole" (default) gives
+GPU nodes nvidia.com/gpu and a GPU-sharing pod (gpu_milli < 1000) one whole GPU;
+"dra" makes each GPU a Dynamic Resource Allocation device of a ResourceSlice
+(no nvidia.com/gpu on nodes), keeps whole-GPU pods asking nvidia.com/gpu (served
+by the DeviceClass as a DRA-backed extended resource) and gives each sharing pod
+a ResourceClaim for its fraction; the scheduler's DynamicResources plugin
+allocates them, and the metrics count fractions.
 
 Each --config is NAME=SCHEDCONFIG.yaml[:POLICY.yaml]: a KubeSchedulerConfiguration
 (its first profile serves the pods; leaderElection and clientConnection are
@@ -110,6 +125,7 @@ KubeSchedulerConfiguration file (default: ` + manifests.SchedulerConfigSource + 
 	f.DurationVar(&o.podTimeout, "pod-timeout", 30*time.Second, "how long to wait for one pod to be bound or reported unschedulable")
 	f.StringVar(&o.gpuResource, "gpu-resource", string(trace.DefaultGPUResource), "extended resource counted as GPUs (and given to trace pods and nodes)")
 	f.StringVar(&o.gpuModelLabel, "gpu-model-label", trace.DefaultGPUModelLabel, "node label holding the GPU model (set on trace nodes, required by a trace pod's gpu_spec)")
+	f.StringVar(&o.gpuSharing, "gpu-sharing", string(trace.GPUSharingWhole), `how trace GPUs become objects: "whole" (nvidia.com/gpu on nodes, a sharing pod asks one GPU) or "dra" (DRA devices, a sharing pod claims its fraction)`)
 	addPolicyChangeFlags(f, &o.policyChange)
 	return cmd
 }
@@ -130,6 +146,13 @@ func (o *simulateOptions) validate(cmd *cobra.Command) error {
 		return usagef(cmd, "--limit: %d is negative", o.limit)
 	case o.podTimeout <= 0:
 		return usagef(cmd, "--pod-timeout: %s must be positive", o.podTimeout)
+	}
+	sharing, err := trace.ParseGPUSharing(o.gpuSharing)
+	if err != nil {
+		return usagef(cmd, "--gpu-sharing: %v", err)
+	}
+	if sharing == trace.GPUSharingDRA && o.snapshot != "" {
+		return usagef(cmd, "--gpu-sharing: %s applies to a trace (--nodes, --pods), not to --snapshot", sharing)
 	}
 	switch o.output {
 	case "table", "markdown", "json", "yaml":
@@ -219,7 +242,7 @@ func (o *simulateOptions) workload() (*simulator.Workload, error) {
 		}
 		return &simulator.Workload{Name: baseName(o.snapshot), Nodes: s.Nodes, Running: s.Running, Pods: s.Pending}, nil
 	}
-	to := trace.Options{GPUResource: v1.ResourceName(o.gpuResource), GPUModelLabel: o.gpuModelLabel}
+	to := trace.Options{GPUResource: v1.ResourceName(o.gpuResource), GPUModelLabel: o.gpuModelLabel, GPUSharing: trace.GPUSharing(o.gpuSharing)}
 	if o.configFlags.Namespace != nil && *o.configFlags.Namespace != "" {
 		to.Namespace = *o.configFlags.Namespace
 	}
@@ -231,7 +254,11 @@ func (o *simulateOptions) workload() (*simulator.Workload, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--pods: %w", err)
 	}
-	return &simulator.Workload{Name: baseName(o.pods), Nodes: nodes, Pods: pods}, nil
+	objs, err := trace.ShareGPUs(nodes, pods, to)
+	if err != nil {
+		return nil, fmt.Errorf("--gpu-sharing: %w", err)
+	}
+	return simulator.TraceWorkload(baseName(o.pods), objs), nil
 }
 
 func baseName(path string) string {

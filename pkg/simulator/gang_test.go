@@ -122,7 +122,7 @@ func TestGangsInProcess(t *testing.T) {
 	t.Run("gang lands whole in the fullest rack that holds it", func(t *testing.T) {
 		create(podGroup("train", "job-1", 2),
 			gangPod("train", "job-1-0", "job-1", 8, nil), gangPod("train", "job-1-1", "job-1", 8, nil))
-		nodes := waitBound(ctx, t, client, "train", "job-1-0", "job-1-1")
+		nodes := waitBound(ctx, t, client.Clientset, "train", "job-1-0", "job-1-1")
 		for _, n := range nodes {
 			if !strings.HasPrefix(n, "r2-") || n == "r2-n1" {
 				t.Errorf("gang placed on %v, want the two free nodes of rack r-2 (the partly used rack)", nodes)
@@ -137,15 +137,15 @@ func TestGangsInProcess(t *testing.T) {
 			pods = append(pods, gangPod("train", names[i], "job-2", 8, nil))
 		}
 		create(pods...)
-		msg := waitUnschedulable(ctx, t, client, "train", names[0])
+		msg := waitUnschedulable(ctx, t, client.Clientset, "train", names[0])
 		if !strings.Contains(msg, "needs 4 pods × 8 GPUs") || !strings.Contains(msg, "within one rack") || !strings.Contains(msg, "has room for 3") {
 			t.Errorf("message %q does not say what the gang needs and the best rack", msg)
 		}
-		assertUnbound(ctx, t, client, "train", names...)
+		assertUnbound(ctx, t, client.Clientset, "train", names...)
 	})
 	t.Run("a lone pod under a gang rule is refused", func(t *testing.T) {
 		create(gangPod("train", "lone", "", 1, nil))
-		msg := waitUnschedulable(ctx, t, client, "train", "lone")
+		msg := waitUnschedulable(ctx, t, client.Clientset, "train", "lone")
 		if !strings.Contains(msg, `rule "training" requires its pods to come as a gang`) {
 			t.Errorf("message %q", msg)
 		}
@@ -154,11 +154,11 @@ func TestGangsInProcess(t *testing.T) {
 		create(podGroup("mixed", "job-3", 2),
 			gangPod("mixed", "job-3-a", "job-3", 1, map[string]string{"team": "a"}),
 			gangPod("mixed", "job-3-b", "job-3", 1, map[string]string{"team": "b"}))
-		msg := waitUnschedulable(ctx, t, client, "mixed", "job-3-a")
+		msg := waitUnschedulable(ctx, t, client.Clientset, "mixed", "job-3-a")
 		if !strings.Contains(msg, "match different rules") {
 			t.Errorf("message %q", msg)
 		}
-		assertUnbound(ctx, t, client, "mixed", "job-3-a", "job-3-b")
+		assertUnbound(ctx, t, client.Clientset, "mixed", "job-3-a", "job-3-b")
 	})
 }
 

@@ -60,7 +60,7 @@ func runInProcess(ctx context.Context, w *Workload, c Configuration, s *schedule
 
 // newFakeAPI is the in-memory API: client-go's fake clientset with what the
 // scheduler needs of an apiserver.
-func newFakeAPI() *fake.Clientset {
+func newFakeAPI() *fakeAPI {
 	// NewSimpleClientset, not NewClientset: the field-managed tracker of
 	// the latter computes managed fields on every write, which costs more
 	// than the scheduling itself here and changes nothing the scheduler reads.
@@ -70,6 +70,7 @@ func newFakeAPI() *fake.Clientset {
 	// after it.
 	tracker := newVersioningTracker(client.Tracker())
 	client.PrependReactor("*", "*", clienttesting.ObjectReaction(tracker))
+	client.PrependReactor("create", "resourceclaims", tracker.createClaim)
 	client.PrependReactor("create", "pods", bindReactor(tracker))
 	client.PrependReactor("create", "*", setMetadata)
 	// Events (the scheduler's Scheduled/FailedScheduling, MLPolicy's
@@ -79,12 +80,12 @@ func newFakeAPI() *fake.Clientset {
 	for _, verb := range []string{"create", "update", "patch"} {
 		client.PrependReactor(verb, "events", dropEvent)
 	}
-	return client
+	return &fakeAPI{Clientset: client, tracker: tracker}
 }
 
 // startScheduler builds the scheduler of s on client and runs it until
 // stop is called (or ctx ends); stop waits for it to end.
-func startScheduler(ctx context.Context, client *fake.Clientset, s *schedulerSetup) (stop func(), err error) {
+func startScheduler(ctx context.Context, client *fakeAPI, s *schedulerSetup) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		if err != nil {
@@ -93,6 +94,7 @@ func startScheduler(ctx context.Context, client *fake.Clientset, s *schedulerSet
 	}()
 	cfg := s.cfg
 	informerFactory := scheduler.NewInformerFactory(client, 0, nil)
+	client.tracker.claimsSeen(informerFactory.Resource().V1().ResourceClaims().Informer().GetStore())
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
 	registry := frameworkruntime.Registry{}
 	if err := registry.Register(mlpolicy.Name, mlpolicy.New); err != nil {
