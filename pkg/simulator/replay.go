@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -14,7 +13,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
-	resourcehelper "k8s.io/component-helpers/resource"
 )
 
 // The replay driver below is shared by both backends: it only talks to a
@@ -100,87 +98,6 @@ func putPolicy(ctx context.Context, client kubernetes.Interface, s *schedulerSet
 		return fmt.Errorf("writing the policy ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
 	}
 	return nil
-}
-
-// podState is what the driver knows of one pod of the workload.
-type podState struct {
-	// gpus is what the pod asks, in thousandths of a GPU.
-	gpus int64
-	// node is set once the pod is seen bound.
-	node string
-	// unschedulable is set when the scheduler first reports the pod
-	// unschedulable (PodScheduled=False, reason Unschedulable).
-	unschedulable bool
-	message       string
-	// done is closed on the first outcome: bound or unschedulable.
-	done   chan struct{}
-	closed bool
-	// group: the pod names a PodGroup (its outcome is its group's, see
-	// groupSettled); message is then the latest report's.
-	group bool
-}
-
-func (st *podState) signal() {
-	if !st.closed {
-		st.closed = true
-		close(st.done)
-	}
-}
-
-// tracker follows the workload's pods through a pod informer.
-type tracker struct {
-	gpus *gpuCounter
-	mu   sync.Mutex
-	pods map[string]*podState
-	// allocated is the GPUs (in thousandths) of the pods seen bound so far.
-	allocated int64
-	// changed is closed, and replaced, whenever a pod is seen bound or
-	// reported unschedulable.
-	changed chan struct{}
-}
-
-func (t *tracker) add(p *v1.Pod) *podState {
-	st := &podState{gpus: t.gpus.podMilli(p), done: make(chan struct{}), group: podGroupName(p) != ""}
-	t.mu.Lock()
-	t.pods[keyOf(p)] = st
-	t.mu.Unlock()
-	return st
-}
-
-func (t *tracker) observe(obj interface{}) {
-	p, ok := obj.(*v1.Pod)
-	if !ok {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	st := t.pods[keyOf(p)]
-	if st == nil || st.node != "" {
-		return
-	}
-	if p.Spec.NodeName != "" {
-		st.node = p.Spec.NodeName
-		t.allocated += st.gpus
-		st.signal()
-		t.broadcast()
-		return
-	}
-	if st.unschedulable && !st.group {
-		return
-	}
-	for _, c := range p.Status.Conditions {
-		// Other reasons (SchedulerError) are retried by the scheduler: keep waiting.
-		if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable {
-			if st.unschedulable && st.message == c.Message {
-				return
-			}
-			st.unschedulable = true
-			st.message = c.Message
-			st.signal()
-			t.broadcast()
-			return
-		}
-	}
 }
 
 // hooks adapt the driver to a backend.
@@ -341,73 +258,4 @@ func drive(ctx context.Context, client kubernetes.Interface, w *Workload, c Conf
 		h.atEnd(e)
 	}
 	return r.finish(time.Since(start)), nil
-}
-
-// queuePod is a clean copy of a queue pod, served by schedulerName.
-func queuePod(p *v1.Pod, schedulerName string) *v1.Pod {
-	p = cleanPod(p)
-	p.Spec.NodeName = ""
-	p.Spec.SchedulerName = schedulerName
-	p.Status = v1.PodStatus{}
-	return p
-}
-
-// cleanPod copies p without what the API server sets.
-func cleanPod(p *v1.Pod) *v1.Pod {
-	p = p.DeepCopy()
-	if p.Namespace == "" {
-		p.Namespace = "default"
-	}
-	p.ResourceVersion, p.UID, p.ManagedFields, p.Generation = "", "", nil, 0
-	p.Status.NominatedNodeName = ""
-	return p
-}
-
-func cleanNode(n *v1.Node) *v1.Node {
-	n = n.DeepCopy()
-	n.ResourceVersion, n.UID, n.ManagedFields, n.Generation = "", "", nil, 0
-	return n
-}
-
-func namespaceOf(p *v1.Pod) string {
-	if p.Namespace == "" {
-		return "default"
-	}
-	return p.Namespace
-}
-
-func keyOf(p *v1.Pod) string { return namespaceOf(p) + "/" + p.Name }
-
-func namespacesOf(pods []*v1.Pod) []string {
-	set := map[string]bool{}
-	for _, p := range pods {
-		set[namespaceOf(p)] = true
-	}
-	return sortedKeys(set)
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func podGPUs(p *v1.Pod, res v1.ResourceName) int64 {
-	return gpusOf(resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{}), res)
-}
-
-func podCPUMilli(p *v1.Pod) int64 {
-	req := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})
-	return req.Cpu().MilliValue()
-}
-
-func gpusOf(l v1.ResourceList, res v1.ResourceName) int64 {
-	q, ok := l[res]
-	if !ok {
-		return 0
-	}
-	return q.Value()
 }
