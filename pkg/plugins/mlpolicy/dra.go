@@ -71,6 +71,10 @@ func (pl *MLPolicy) claimAsk(logger klog.Logger, pod *v1.Pod, p *policy.Compiled
 	}
 	claims := pl.handle.SharedDRAManager().ResourceClaims()
 	ref := pl.gpus.TypicalMilliShare()
+	if ref == 0 {
+		// No device seen yet: one GPU is the gpudra model's share of 1.
+		ref = fragmentation.MilliPerGPU
+	}
 	for i := range pod.Spec.ResourceClaims {
 		name, _, err := resourceclaim.Name(pod, &pod.Spec.ResourceClaims[i])
 		if err != nil || name == nil {

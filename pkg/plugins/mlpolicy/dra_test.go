@@ -222,3 +222,20 @@ func TestRequestAsk(t *testing.T) {
 		})
 	}
 }
+
+// TestShareRefusalNamesTheFraction: a share pod with no GPU node left
+// waits with a reason that says what it asks.
+func TestShareRefusalNamesTheFraction(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	nodes := []*v1.Node{makeNode("cpu-0", "")}
+	pod, claim := sharePod("ml", "infer", 460)
+	p := mustLoad(t, draPolicy)
+	pl := newDRATestPlugin(t, ctx, p, &fakeDRA{claims: map[string]*resourceapi.ResourceClaim{"ml/" + claim.Name: claim}}, nodes)
+	ni := framework.NewNodeInfo()
+	ni.SetNode(nodes[0])
+	_, s := pl.PreFilter(ctx, framework.NewCycleState(), pod, []fwk.NodeInfo{ni})
+	want := "pod matched rule default of policy " + p.Hash() + " (test), which lets it use nodes with GPUs (it requests 0.46 of one GPU through a ResourceClaim): 0 node(s) qualify (1 node(s) have no GPU)"
+	if s.IsSuccess() || s.Message() != want {
+		t.Errorf("PreFilter = %v %q\nwant the refusal %q", s.Code(), s.Message(), want)
+	}
+}

@@ -226,7 +226,11 @@ func (s *cycleState) explain(qualify int) string {
 	}
 	switch {
 	case s.wantsGPU:
-		where = append(where, fmt.Sprintf("with GPUs (it requests %d)", s.gpus))
+		if s.milliGPU > 0 {
+			where = append(where, fmt.Sprintf("with GPUs (it requests %g of one GPU through a ResourceClaim)", float64(s.milliGPU)/fragmentation.MilliPerGPU))
+		} else {
+			where = append(where, fmt.Sprintf("with GPUs (it requests %d)", s.gpus))
+		}
 	case p.ReserveGPUNodes && p.CPUSpill:
 		where = append(where, "without GPUs, or with GPUs where it leaves each free GPU the CPU and memory a GPU pod needs (it requests none; reserveGPUNodes with cpuSpill)")
 	case p.ReserveGPUNodes:
