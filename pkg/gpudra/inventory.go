@@ -2,6 +2,7 @@ package gpudra
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -32,13 +33,17 @@ type Device struct {
 }
 
 // Inventory holds the GPU devices each node publishes, current with
-// ResourceSlice events. Readers get an immutable per-node value without a lock.
+// ResourceSlice events. A slice event costs its node's slices, not the
+// cluster's. Node values are immutable once published; MLPolicy's hot path
+// reads them through the node index's classes, not through Node.
 type Inventory struct {
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	source Source
-	// slices by name, of every driver: a change of Source re-reads them.
-	slices map[string]*resourceapi.ResourceSlice
-	nodes  atomic.Pointer[map[string]*NodeGPUs]
+	// slices by node and name, of every driver: a change of Source re-reads
+	// them; nodeOfSlice says where a slice was, for a slice that moves.
+	slices      map[string]map[string]*resourceapi.ResourceSlice
+	nodeOfSlice map[string]string
+	nodes       map[string]*NodeGPUs
 	// changed is called with the node whose GPUs changed (outside the lock).
 	changed func(node string)
 	// shareCounts counts the published devices by MilliShare; typical is
@@ -81,22 +86,25 @@ func (inv *Inventory) countLocked(old, g *NodeGPUs) {
 // NewInventory returns an empty inventory reading devices as source says;
 // changed (may be nil) hears of every node whose GPUs changed.
 func NewInventory(source Source, changed func(node string)) *Inventory {
-	inv := &Inventory{source: source, slices: map[string]*resourceapi.ResourceSlice{}, changed: changed, shareCounts: map[int64]int{}}
-	inv.nodes.Store(&map[string]*NodeGPUs{})
-	return inv
+	return &Inventory{
+		source: source, changed: changed,
+		slices: map[string]map[string]*resourceapi.ResourceSlice{}, nodeOfSlice: map[string]string{},
+		nodes: map[string]*NodeGPUs{}, shareCounts: map[int64]int{},
+	}
 }
 
 // Node returns the node's GPU devices, or nil when it publishes none.
-func (inv *Inventory) Node(name string) *NodeGPUs { return (*inv.nodes.Load())[name] }
+func (inv *Inventory) Node(name string) *NodeGPUs {
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
+	return inv.nodes[name]
+}
 
 // Len is the number of nodes publishing GPU devices.
-func (inv *Inventory) Len() int { return len(*inv.nodes.Load()) }
-
-// Source returns what the inventory reads as GPUs.
-func (inv *Inventory) Source() Source {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	return inv.source
+func (inv *Inventory) Len() int {
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
+	return len(inv.nodes)
 }
 
 // SetSource re-reads every slice under a new source (a policy swap).
@@ -107,31 +115,35 @@ func (inv *Inventory) SetSource(s Source) {
 		return
 	}
 	inv.source = s
-	before := *inv.nodes.Load()
-	after := map[string]*NodeGPUs{}
-	inv.shareCounts = map[int64]int{}
-	for node := range inv.nodesOfSlicesLocked() {
-		if g := inv.buildLocked(node); g != nil {
-			after[node] = g
-			inv.countLocked(nil, g)
+	nodes := make([]string, 0, len(inv.slices))
+	for n := range inv.slices {
+		nodes = append(nodes, n)
+	}
+	for n := range inv.nodes {
+		if _, ok := inv.slices[n]; !ok {
+			nodes = append(nodes, n)
 		}
 	}
-	if len(after) == 0 {
-		inv.typical.Store(0)
-	}
-	inv.nodes.Store(&after)
+	changed := inv.rebuildLocked(nodes)
 	inv.mu.Unlock()
-	inv.notify(before, after)
+	inv.notifyNodes(changed)
 }
 
 // Upsert records a slice's current state.
 func (inv *Inventory) Upsert(s *resourceapi.ResourceSlice) {
 	inv.mu.Lock()
-	old := inv.slices[s.Name]
-	inv.slices[s.Name] = s
-	nodes := []string{nodeOf(s)}
-	if old != nil && nodeOf(old) != nodes[0] {
-		nodes = append(nodes, nodeOf(old))
+	node := nodeOf(s)
+	nodes := []string{node}
+	if was, ok := inv.nodeOfSlice[s.Name]; ok && was != node {
+		inv.removeLocked(s.Name)
+		nodes = append(nodes, was)
+	}
+	if node != "" {
+		if inv.slices[node] == nil {
+			inv.slices[node] = map[string]*resourceapi.ResourceSlice{}
+		}
+		inv.slices[node][s.Name] = s
+		inv.nodeOfSlice[s.Name] = node
 	}
 	changed := inv.rebuildLocked(nodes)
 	inv.mu.Unlock()
@@ -141,17 +153,27 @@ func (inv *Inventory) Upsert(s *resourceapi.ResourceSlice) {
 // Delete forgets a slice.
 func (inv *Inventory) Delete(s *resourceapi.ResourceSlice) {
 	inv.mu.Lock()
-	old, ok := inv.slices[s.Name]
+	node, ok := inv.nodeOfSlice[s.Name]
 	if !ok {
 		inv.mu.Unlock()
 		return
 	}
-	delete(inv.slices, s.Name)
-	changed := inv.rebuildLocked([]string{nodeOf(old)})
+	inv.removeLocked(s.Name)
+	changed := inv.rebuildLocked([]string{node})
 	inv.mu.Unlock()
 	inv.notifyNodes(changed)
 }
 
+func (inv *Inventory) removeLocked(slice string) {
+	node := inv.nodeOfSlice[slice]
+	delete(inv.nodeOfSlice, slice)
+	delete(inv.slices[node], slice)
+	if len(inv.slices[node]) == 0 {
+		delete(inv.slices, node)
+	}
+}
+
+// Slices without a node (network-attached devices) hold no node's GPUs.
 func nodeOf(s *resourceapi.ResourceSlice) string {
 	if s.Spec.NodeName != nil {
 		return *s.Spec.NodeName
@@ -159,46 +181,24 @@ func nodeOf(s *resourceapi.ResourceSlice) string {
 	return ""
 }
 
-func (inv *Inventory) nodesOfSlicesLocked() map[string]bool {
-	out := map[string]bool{}
-	for _, s := range inv.slices {
-		if n := nodeOf(s); n != "" && s.Spec.Driver == inv.source.Driver {
-			out[n] = true
-		}
-	}
-	return out
-}
-
-// rebuildLocked rebuilds the given nodes' entries, publishing a new map
-// when one changed, and returns the nodes that changed.
+// rebuildLocked rebuilds the given nodes' entries and returns those that changed.
 func (inv *Inventory) rebuildLocked(nodes []string) []string {
-	cur := *inv.nodes.Load()
 	var changed []string
-	next := cur
 	for _, n := range nodes {
 		if n == "" {
 			continue
 		}
-		g := inv.buildLocked(n)
-		if sameGPUs(cur[n], g) {
+		old, g := inv.nodes[n], inv.buildLocked(n)
+		if sameGPUs(old, g) {
 			continue
 		}
-		inv.countLocked(cur[n], g)
-		if len(changed) == 0 {
-			next = make(map[string]*NodeGPUs, len(cur)+1)
-			for k, v := range cur {
-				next[k] = v
-			}
-		}
+		inv.countLocked(old, g)
 		if g == nil {
-			delete(next, n)
+			delete(inv.nodes, n)
 		} else {
-			next[n] = g
+			inv.nodes[n] = g
 		}
 		changed = append(changed, n)
-	}
-	if len(changed) > 0 {
-		inv.nodes.Store(&next)
 	}
 	return changed
 }
@@ -209,8 +209,8 @@ func (inv *Inventory) rebuildLocked(nodes []string) []string {
 func (inv *Inventory) buildLocked(node string) *NodeGPUs {
 	var mine []*resourceapi.ResourceSlice
 	newest := map[string]int64{}
-	for _, s := range inv.slices {
-		if nodeOf(s) != node || s.Spec.Driver != inv.source.Driver {
+	for _, s := range inv.slices[node] {
+		if s.Spec.Driver != inv.source.Driver {
 			continue
 		}
 		mine = append(mine, s)
@@ -219,15 +219,7 @@ func (inv *Inventory) buildLocked(node string) *NodeGPUs {
 	if len(mine) == 0 {
 		return nil
 	}
-	slices.SortFunc(mine, func(a, b *resourceapi.ResourceSlice) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(mine, func(a, b *resourceapi.ResourceSlice) int { return strings.Compare(a.Name, b.Name) })
 	g := &NodeGPUs{}
 	for _, s := range mine {
 		if s.Spec.Pool.Generation < newest[s.Spec.Pool.Name] {
@@ -256,21 +248,6 @@ func sameGPUs(a, b *NodeGPUs) bool {
 		return a == b
 	}
 	return a.Model == b.Model && slices.Equal(a.Devices, b.Devices)
-}
-
-func (inv *Inventory) notify(before, after map[string]*NodeGPUs) {
-	var changed []string
-	for n, g := range after {
-		if !sameGPUs(before[n], g) {
-			changed = append(changed, n)
-		}
-	}
-	for n := range before {
-		if after[n] == nil {
-			changed = append(changed, n)
-		}
-	}
-	inv.notifyNodes(changed)
 }
 
 func (inv *Inventory) notifyNodes(nodes []string) {

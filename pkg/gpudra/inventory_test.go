@@ -64,6 +64,19 @@ func TestInventory(t *testing.T) {
 	heard = nil
 
 	inv.SetSource(ours)
+	heard = nil
+	// A slice that moves to another node takes its GPUs along.
+	moving := NodeSlice("n3", "L4", 1)
+	moving.Name = "moving"
+	inv.Upsert(moving)
+	moved := moving.DeepCopy()
+	moved.Spec.NodeName = ptr.To("n4")
+	inv.Upsert(moved)
+	if inv.Node("n3") != nil || inv.Node("n4") == nil {
+		t.Errorf("after the slice moved: n3 %v, n4 %v; want only n4", inv.Node("n3"), inv.Node("n4"))
+	}
+	expectHeard("slice moved", "n3", "n4", "n3")
+	inv.Delete(moved)
 	inv.Delete(newer)
 	inv.Delete(NodeSlice("n1", "A100", 2))
 	if inv.Node("n1") != nil || inv.Len() != 0 {
