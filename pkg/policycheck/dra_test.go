@@ -32,9 +32,10 @@ rules:
 	// Without the slice, no node has an H100, and the pending pod's rule
 	// keeps it from the A100 nodes that have 8 GPUs.
 	got := AgainstCluster(c, cluster())
-	if len(got) == 0 {
-		t.Fatalf("no findings without the ResourceSlice; want the missing H100 reported")
-	}
+	expectFindings(t, got, []want{
+		w("rules[0].gpuModels[0]", `no node has GPU model "H100"`),
+		e("rules[0].gpuModels", "pending pod a/big asks 8 GPUs", "node a100-0 has 8 GPUs"),
+	})
 	// A slice of another driver is not GPUs.
 	other := gpudra.NodeSlice("dra-0", "H100", 8)
 	other.Spec.Driver = "nic.example.com"
