@@ -31,6 +31,7 @@ func main() {
 	only := flag.String("only", "", "run only cells whose name (scenario=S/nodes=N/profile=P) matches this regexp")
 	sizes := flag.String("sizes", "", "comma-separated node counts, overriding the mode's (debugging)")
 	pods := flag.Int("pods", 0, "measured pods per run, overriding the mode's (debugging)")
+	keep := flag.Bool("keep-profiles", false, "keep the first repetition's CPU profile of every cell under <out>/profiles (by default only 5000-node cells)")
 	attr := flag.Bool("attribute", false, "print where the CPU went in the CPU profiles named as arguments, and exit")
 	flag.Parse()
 	if *attr {
@@ -74,7 +75,7 @@ func main() {
 		fatal(err)
 	}
 	defer os.RemoveAll(filepath.Dir(pinned))
-	r := &runner{bin: pinned, binDir: filepath.Join(filepath.Dir(binPath), "bin"), out: outDir, lock: *lock, timeout: *timeout, matrix: m}
+	r := &runner{bin: pinned, binDir: filepath.Join(filepath.Dir(binPath), "bin"), out: outDir, lock: *lock, timeout: *timeout, matrix: m, keepProfiles: *keep}
 	res := &Results{Mode: *mode, Machine: describeMachine(), Started: time.Now().UTC(), Reps: m.Reps}
 	var onlyRE *regexp.Regexp
 	if *only != "" {

@@ -72,6 +72,7 @@ type runner struct {
 	binDir         string // etcd and the other control-plane binaries
 	timeout        time.Duration
 	matrix         *Matrix
+	keepProfiles   bool // keep the first repetition's CPU profile of every size, not only of 5000 nodes
 }
 
 // config is the scheduler_perf config of one cell: one test case, one workload.
@@ -167,7 +168,7 @@ func (r *runner) run(c Cell) Run {
 			res.Error = err.Error()
 		}
 		// Keep the first repetition's profiles of the largest clusters.
-		if c.Rep == 0 && c.Nodes >= 5000 {
+		if c.Rep == 0 && (c.Nodes >= 5000 || r.keepProfiles) {
 			dst := filepath.Join(r.out, "profiles", fmt.Sprintf("%s-%d-%s.cpu.prof", c.Scenario, c.Nodes, c.Profile.Name))
 			if b, err := os.ReadFile(profs[0]); err == nil {
 				_ = os.WriteFile(dst, b, 0o644)
