@@ -63,7 +63,7 @@ func main() {
 	outDir, _ := filepath.Abs(*out)
 	binPath, _ := filepath.Abs(*bin)
 	if _, err := os.Stat(binPath); err != nil {
-		fatal(fmt.Errorf("%s missing: build it with `make bench-build`: %w", binPath, err))
+		fatal(fmt.Errorf("%s missing: build it with `go test -tags schedperf -c -o .cache/bench.test ./bench` (make bench, bench-quick, bench-dra and bench-gang do): %w", binPath, err))
 	}
 	if err := os.MkdirAll(filepath.Join(outDir, "profiles"), 0o755); err != nil {
 		fatal(err)

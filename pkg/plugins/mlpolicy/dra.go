@@ -5,7 +5,6 @@ import (
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/dynamic-resource-allocation/resourceclaim"
-	"k8s.io/dynamic-resource-allocation/structured"
 	"k8s.io/klog/v2"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
@@ -129,59 +128,6 @@ func requestAsk(r *resourceapi.DeviceRequest, d policy.CompiledDRA, ref int64) (
 func (pl *MLPolicy) podAsk(logger klog.Logger, pod *v1.Pod, p *policy.Compiled) (gpus, milli int64) {
 	w, m := pl.claimAsk(logger, pod, p)
 	return p.PodGPURequest(pod) + w, m
-}
-
-// allocatedState is the DRA manager's allocated devices and consumed
-// capacity, nil when no node publishes GPU devices or the state cannot be
-// read (the GPUs then count as free: the DynamicResources Filter still
-// refuses what does not fit).
-func (pl *MLPolicy) allocatedState(logger klog.Logger) *structured.AllocatedState {
-	if pl.gpus.Len() == 0 || pl.handle.SharedDRAManager() == nil {
-		return nil
-	}
-	var err error
-	for range 3 { // the tracker reports a concurrent modification: try again
-		var st *structured.AllocatedState
-		if st, err = pl.handle.SharedDRAManager().ResourceClaims().GatherAllocatedState(); err == nil {
-			return st
-		}
-	}
-	logger.V(3).Info("Reading the allocated DRA devices failed; GPU devices count as free this cycle", "err", err)
-	return nil
-}
-
-// draShares fills f's GPUs from the node's DRA devices under st.
-func draShares(f *nodeFree, g *gpudra.NodeGPUs, st *structured.AllocatedState, capacity resourceapi.QualifiedName) {
-	f.Shares = fragmentation.Shares{N: uint8(min(len(g.Devices), fragmentation.MaxDevices))}
-	var untracked int64
-	for i := range g.Devices {
-		free := int64(fragmentation.MilliPerGPU) - usedMilli(&g.Devices[i], st, capacity)
-		if i < fragmentation.MaxDevices {
-			f.Shares.Set(i, free)
-		} else if free == fragmentation.MilliPerGPU {
-			untracked++
-		}
-	}
-	f.GPUs = f.Shares.Whole() + untracked
-}
-
-// usedMilli is the thousandths of the device in use.
-func usedMilli(d *gpudra.Device, st *structured.AllocatedState, capacity resourceapi.QualifiedName) int64 {
-	if st == nil {
-		return 0
-	}
-	if st.AllocatedDevices.Has(d.ID) {
-		return fragmentation.MilliPerGPU
-	}
-	c, ok := st.AggregatedCapacity[d.ID]
-	if !ok {
-		return 0
-	}
-	q, ok := c[capacity]
-	if !ok || d.MilliShare <= 0 {
-		return fragmentation.MilliPerGPU // shared by a capacity we do not count: taken
-	}
-	return min(q.MilliValue()*fragmentation.MilliPerGPU/d.MilliShare, fragmentation.MilliPerGPU)
 }
 
 // partialMilli sums the free thousandths of partly used GPUs.

@@ -36,8 +36,11 @@ type cycleState struct {
 	// point of this cycle reads it (nil: none, or not needed).
 	inv      *gpudra.Inventory
 	draState *structured.AllocatedState
-	owned    policy.PoolSet
-	score    *scoreState
+	// draRead: readDRAUse ran; draByRequests: the nodes' requests count
+	// the DRA GPUs in use (no device claim exists).
+	draRead, draByRequests bool
+	owned                  policy.PoolSet
+	score                  *scoreState
 	// spill: a CPU pod that cpuSpill lets onto GPU nodes keeping enough per
 	// free GPU; shape and workload are then set in PreFilter.
 	spill     bool
@@ -99,7 +102,11 @@ func (pl *MLPolicy) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 		s.spill = true
 		s.podShape(pod)
 		s.workload = pl.workload(a.Policy)
-		s.draState = pl.allocatedState(logger)
+		pl.readDRAUse(logger, s, pod)
+	}
+	if s.gpus > 0 && s.milliGPU == 0 {
+		// Filter refuses DRA GPU nodes short of free devices (draShort).
+		pl.readDRAUse(logger, s, pod)
 	}
 	cs.Write(stateKey, s)
 	if st := pl.checkGang(cs, pod, a, s.rule); st != nil {
@@ -156,6 +163,10 @@ func (pl *MLPolicy) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, node
 	v := s.active.Policy.Admits(s.rule, nc, s.wantsGPU, &s.owned)
 	if v != policy.VerdictOK {
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, s.messages.reason(v, s.rule))
+	}
+	if nc.DRA != nil && s.draShort(nodeInfo, nc) {
+		// Resolvable: claims are released as pods end.
+		return fwk.NewStatus(fwk.Unschedulable, ReasonDRAGPUsInUse)
 	}
 	if s.spill && nc.GPUs > 0 {
 		// Keeping enough for every GPU free keeps enough for those that

@@ -29,7 +29,7 @@ func freeOf(s *cycleState, nodeInfo fwk.NodeInfo, nc *policy.NodeClass) nodeFree
 		// Its GPUs are DRA devices: what pods take of them is in the
 		// claims' allocations (a whole-GPU pod's nvidia.com/gpu request
 		// served by the DeviceClass too), not in the node's requests.
-		draShares(&f, nc.DRA, s.draState, s.active.Policy.DRA.ShareCapacity)
+		draFree(s, &f, nodeInfo, nc.DRA)
 		return f
 	}
 	if f.allocGPUs > 0 {

@@ -37,6 +37,11 @@ type MLPolicy struct {
 	index  *nodeindex.Index
 	// gpus holds the GPU devices nodes publish through DRA (dra.go).
 	gpus *gpudra.Inventory
+	// deviceClaims counts the ResourceClaims other than the scheduler's
+	// extended-resource claims (drause.go).
+	deviceClaims atomic.Int64
+	// claimsWatched: deviceClaims follows the claim informer (set in New).
+	claimsWatched bool
 	// logger is the plugin's, for informer handlers.
 	logger klog.Logger
 	// learner learns the expected pod shapes MinFragmentation and cpuSpill plan for.
@@ -138,6 +143,9 @@ func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, 
 		if h.SharedDRAManager() != nil {
 			if err := pl.watchResourceSlices(); err != nil {
 				return nil, fmt.Errorf("%s: watching ResourceSlices: %w", Name, err)
+			}
+			if err := pl.watchResourceClaims(); err != nil {
+				return nil, fmt.Errorf("%s: watching ResourceClaims: %w", Name, err)
 			}
 		}
 	}

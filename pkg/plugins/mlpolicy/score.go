@@ -49,9 +49,7 @@ func (pl *MLPolicy) PreScore(ctx context.Context, cs fwk.CycleState, pod *v1.Pod
 	if ss.packing {
 		ss.shape = s.podShape(pod)
 		ss.workload = pl.workload(s.active.Policy)
-		if s.draState == nil {
-			s.draState = pl.allocatedState(klog.FromContext(ctx))
-		}
+		pl.readDRAUse(klog.FromContext(ctx), s, pod)
 		if ss.frag && ss.shape.WantsGPU() && !singleModel(ss.shape.Models) && ss.workload.Restricted() {
 			s.score = ss
 			if err := pl.modelPressure(s); err != nil {
