@@ -16,7 +16,7 @@ const (
 	ReasonOwnedPool      = "node(s) are in a pool owned by other namespaces"
 	ReasonNoPolicy       = "no valid placement policy is loaded"
 	ReasonWouldStrand    = "node(s) are reserved for GPU workloads: the pod would leave their free GPUs too little CPU or memory"
-	ReasonDRAGPUsInUse   = "node(s) have too few free GPU devices"
+	ReasonDRAGPUsInUse   = "node(s) have fewer free whole GPU devices than the pod asks through nvidia.com/gpu or a ResourceClaim"
 )
 
 // messages are the per-rule reason strings of one policy, built once per
