@@ -33,8 +33,12 @@ func (c *Compiled) compileWorkload(p *PlacementPolicy) error {
 		if err != nil {
 			return fmt.Errorf("expectedShapes[%d].memory: %w", i, err)
 		}
+		share, err := milliOf(es.GPUShare)
+		if err != nil {
+			return fmt.Errorf("expectedShapes[%d].gpuShare: %w", i, err)
+		}
 		shapes = append(shapes, fragmentation.WeightedShape{
-			Shape:  fragmentation.Shape{GPUs: es.GPUs, MilliCPU: cpu, Memory: mem, Models: fragmentation.ModelsOf(es.GPUModels)},
+			Shape:  fragmentation.Shape{GPUs: es.GPUs, MilliGPU: share, MilliCPU: cpu, Memory: mem, Models: fragmentation.ModelsOf(es.GPUModels)},
 			Weight: float64(es.Weight),
 		})
 	}

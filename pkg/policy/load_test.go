@@ -63,6 +63,7 @@ cpuSpill: {keepPerFreeGPU: {cpu: "8"}}
 expectedShapes:
 - {gpus: 8, cpu: "120", memory: 625Gi, gpuModels: [G3], weight: 1}
 - {gpus: 1, cpu: "12", memory: 24Gi, weight: 9}
+- {gpuShare: 460m, cpu: "4", memory: 16Gi, weight: 5}
 rules:
 - name: old-name
   match: {namespaces: [a]}
@@ -83,8 +84,11 @@ default: {packing: MinFragmentation}
 	if !c.Fragmentation || !c.CPUSpill || c.SpillKeepMilliCPU != 8000 || c.SpillKeepMemory != 0 {
 		t.Errorf("Fragmentation=%v CPUSpill=%v keep=%dm/%d, want true true 8000m/0 (memory learned)", c.Fragmentation, c.CPUSpill, c.SpillKeepMilliCPU, c.SpillKeepMemory)
 	}
-	if c.Expected == nil || len(c.Expected.Shapes) != 2 || c.Expected.Shapes[0].GPUs != 1 || c.Expected.Shapes[0].Weight != 9 {
-		t.Errorf("expected shapes compiled to %+v", c.Expected)
+	if c.Expected == nil || len(c.Expected.Shapes) != 3 || c.Expected.Shapes[0].GPUs != 1 || c.Expected.Shapes[0].Weight != 9 {
+		t.Fatalf("expected shapes compiled to %+v", c.Expected)
+	}
+	if sh := c.Expected.Shapes[1]; sh.GPUs != 0 || sh.MilliGPU != 460 || sh.Weight != 5 {
+		t.Errorf("the gpuShare shape compiled to %+v, want 460 thousandths of one GPU, weight 5", sh)
 	}
 }
 

@@ -73,7 +73,10 @@ type ResourceAmounts struct {
 
 // ExpectedShape is one kind of pod the cluster expects, and how often.
 type ExpectedShape struct {
-	GPUs   int64  `json:"gpus"`
+	GPUs int64 `json:"gpus"`
+	// GPUShare is a fraction of one GPU the pods share it by (e.g. 460m,
+	// through a DRA claim, docs/dra-gpus.md), instead of whole gpus.
+	GPUShare string `json:"gpuShare,omitempty"`
 	CPU    string `json:"cpu"`
 	Memory string `json:"memory"`
 	// GPUModels the pods accept; empty: any.

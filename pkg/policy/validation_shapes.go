@@ -6,6 +6,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
 )
 
 const (
@@ -41,6 +43,7 @@ func validateExpectedShapes(shapes []ExpectedShape, path *field.Path) field.Erro
 		if s.GPUs < 0 || s.GPUs > MaxShapeGPUs {
 			errs = append(errs, field.Invalid(sp.Child("gpus"), s.GPUs, fmt.Sprintf("must be between 0 and %d, inclusive", MaxShapeGPUs)))
 		}
+		errs = append(errs, validateShare(s, sp.Child("gpuShare"))...)
 		errs = append(errs, validateQuantity(s.CPU, sp.Child("cpu"), true)...)
 		errs = append(errs, validateQuantity(s.Memory, sp.Child("memory"), true)...)
 		errs = append(errs, validateList(s.GPUModels, sp.Child("gpuModels"), func(p *field.Path, m string) field.ErrorList {
@@ -51,6 +54,25 @@ func validateExpectedShapes(shapes []ExpectedShape, path *field.Path) field.Erro
 		}
 	}
 	return errs
+}
+
+// validateShare checks a shape's gpuShare: a fraction of one GPU, and no
+// whole GPUs beside it.
+func validateShare(s *ExpectedShape, path *field.Path) field.ErrorList {
+	if s.GPUShare == "" {
+		return nil
+	}
+	v, err := resource.ParseQuantity(s.GPUShare)
+	if err != nil {
+		return field.ErrorList{field.Invalid(path, s.GPUShare, err.Error())}
+	}
+	if m := v.MilliValue(); m < 1 || m >= fragmentation.MilliPerGPU {
+		return field.ErrorList{field.Invalid(path, s.GPUShare, "must be a fraction of one GPU, from 1m to 999m")}
+	}
+	if s.GPUs != 0 {
+		return field.ErrorList{field.Invalid(path, s.GPUShare, "a shape shares one GPU or asks whole gpus, not both: set gpus to 0")}
+	}
+	return nil
 }
 
 // validateQuantity checks a Kubernetes quantity that must not be negative.

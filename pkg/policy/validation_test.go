@@ -234,6 +234,18 @@ func TestValidate(t *testing.T) {
 			{duplicate, "expectedShapes[1].gpuModels[1]"},
 			{invalid, "expectedShapes[1].weight"},
 		}},
+		{"expected shapes sharing a GPU", func(p *PlacementPolicy) {
+			p.ExpectedShapes = []ExpectedShape{
+				{GPUShare: "460m", CPU: "4", Memory: "16Gi", Weight: 3},
+				{GPUShare: "1", CPU: "4", Memory: "16Gi", Weight: 1},
+				{GPUs: 1, GPUShare: "500m", CPU: "4", Memory: "16Gi", Weight: 1},
+				{GPUShare: "half", CPU: "4", Memory: "16Gi", Weight: 1},
+			}
+		}, []fieldErr{
+			{invalid, "expectedShapes[1].gpuShare"},
+			{invalid, "expectedShapes[2].gpuShare"},
+			{invalid, "expectedShapes[3].gpuShare"},
+		}},
 
 		{"errors accumulate in document order", func(p *PlacementPolicy) {
 			p.GPUResources = []string{"cpu"}
