@@ -77,8 +77,8 @@ type ExpectedShape struct {
 	// GPUShare is a fraction of one GPU the pods share it by (e.g. 460m,
 	// through a DRA claim, docs/dra-gpus.md), instead of whole gpus.
 	GPUShare string `json:"gpuShare,omitempty"`
-	CPU    string `json:"cpu"`
-	Memory string `json:"memory"`
+	CPU      string `json:"cpu"`
+	Memory   string `json:"memory"`
 	// GPUModels the pods accept; empty: any.
 	GPUModels []string `json:"gpuModels,omitempty"`
 	// Weight is relative to the other shapes' weights, 1..1000000.
