@@ -196,33 +196,6 @@ func TestShareScoresByDeviceUse(t *testing.T) {
 	}
 }
 
-func TestRequestAsk(t *testing.T) {
-	d := policy.DefaultDRA()
-	q := func(s string) *resourceapi.CapacityRequirements {
-		return &resourceapi.CapacityRequirements{Requests: map[resourceapi.QualifiedName]resource.Quantity{gpudra.ShareCapacity: resource.MustParse(s)}}
-	}
-	for _, tc := range []struct {
-		name         string
-		req          resourceapi.DeviceRequest
-		ref          int64
-		whole, milli int64
-	}{
-		{"share of a one-unit GPU", resourceapi.DeviceRequest{Exactly: &resourceapi.ExactDeviceRequest{DeviceClassName: gpudra.DeviceClassName, Count: 1, Capacity: q("460m")}}, 1000, 0, 460},
-		{"share of an 80-unit GPU", resourceapi.DeviceRequest{Exactly: &resourceapi.ExactDeviceRequest{DeviceClassName: gpudra.DeviceClassName, Count: 1, Capacity: q("20")}}, 80000, 0, 250},
-		{"no capacity request: whole devices", resourceapi.DeviceRequest{Exactly: &resourceapi.ExactDeviceRequest{DeviceClassName: gpudra.DeviceClassName, Count: 2}}, 1000, 2, 0},
-		{"a request of the whole capacity is a whole GPU", resourceapi.DeviceRequest{Exactly: &resourceapi.ExactDeviceRequest{DeviceClassName: gpudra.DeviceClassName, Count: 1, Capacity: q("1")}}, 1000, 1, 0},
-		{"another class is no GPU", resourceapi.DeviceRequest{Exactly: &resourceapi.ExactDeviceRequest{DeviceClassName: "nic.example.com", Count: 1}}, 1000, 0, 0},
-		{"first of the alternatives", resourceapi.DeviceRequest{FirstAvailable: []resourceapi.DeviceSubRequest{{DeviceClassName: gpudra.DeviceClassName, Count: 1, Capacity: q("250m")}}}, 1000, 0, 250},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			w, m := requestAsk(&tc.req, d, tc.ref)
-			if w != tc.whole || m != tc.milli {
-				t.Errorf("requestAsk = %d whole, %d milli; want %d, %d", w, m, tc.whole, tc.milli)
-			}
-		})
-	}
-}
-
 // TestShareRefusalNamesTheFraction: a share pod with no GPU node left
 // waits with a reason that says what it asks.
 func TestShareRefusalNamesTheFraction(t *testing.T) {
