@@ -195,7 +195,7 @@ func (o *policyCheckOptions) cluster(ctx context.Context) (*policycheck.Cluster,
 			return nil, "", fmt.Errorf("--live: %w", err)
 		}
 		cl := &policycheck.Cluster{Nodes: s.Nodes, Pending: s.Pending, SchedulerName: o.schedulerName, Namespaces: s.Namespaces,
-			ResourceSlices: s.ResourceSlices}
+			ResourceSlices: s.ResourceSlices, ResourceClaims: s.ResourceClaims}
 		return cl, fmt.Sprintf("live cluster %s: %s, %s", o.clusterName(config.Host), o.counts(cl),
 			nOf(len(cl.Namespaces), "namespace")), nil
 	}

@@ -61,6 +61,8 @@ type State struct {
 	// ResourceSlices are the DRA slices (GPUs published as devices); none
 	// where the cluster does not serve resource.k8s.io/v1.
 	ResourceSlices []*resourceapi.ResourceSlice
+	// ResourceClaims are the DRA claims: what pods sharing a GPU ask.
+	ResourceClaims []*resourceapi.ResourceClaim
 }
 
 // Read lists the cluster's nodes, pods and namespaces (paged) and gets the
@@ -110,6 +112,13 @@ func Read(ctx context.Context, client kubernetes.Interface, o Options) (*State, 
 		return client.ResourceV1().ResourceSlices().List(ctx, opts)
 	}, func(obj runtime.Object) {
 		s.ResourceSlices = append(s.ResourceSlices, obj.(*resourceapi.ResourceSlice))
+	}); err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
+		return nil, err
+	}
+	if err := each("resourceclaims", func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		return client.ResourceV1().ResourceClaims("").List(ctx, opts)
+	}, func(obj runtime.Object) {
+		s.ResourceClaims = append(s.ResourceClaims, obj.(*resourceapi.ResourceClaim))
 	}); err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
 		return nil, err
 	}

@@ -27,6 +27,9 @@ type Cluster struct {
 	// policy's draGPUs driver count as their nodes' GPUs, as the scheduler
 	// counts them.
 	ResourceSlices []*resourceapi.ResourceSlice
+	// ResourceClaims are the cluster's DRA claims: a pending pod's claims
+	// of the draGPUs DeviceClasses ask GPUs, as the scheduler counts them.
+	ResourceClaims []*resourceapi.ResourceClaim
 }
 
 // classified is the cluster's nodes as the policy sees them.
@@ -38,6 +41,8 @@ type classified struct {
 	poolNodes [][]int
 	// models are the GPU models the nodes carry (policy's GPU model label).
 	models map[string]bool
+	// inv holds the nodes' DRA GPU devices.
+	inv *gpudra.Inventory
 }
 
 func classify(c *policy.Compiled, nodes []*v1.Node, slices []*resourceapi.ResourceSlice) *classified {
@@ -47,6 +52,7 @@ func classify(c *policy.Compiled, nodes []*v1.Node, slices []*resourceapi.Resour
 	for _, s := range slices {
 		inv.Upsert(s)
 	}
+	cl.inv = inv
 	for n, node := range nodes {
 		cl.classes[n] = c.ClassifyWithDevices(node, inv.Node(node.Name))
 		for i := range c.Pools {

@@ -43,3 +43,24 @@ rules:
 		t.Errorf("a slice of another driver changed the findings: %d, want %d (as without slices)", len(got2), len(got))
 	}
 }
+
+// TestPendingSharePod: a pending pod sharing a GPU through a claim is a GPU
+// pod to the pending-pod check, and the finding says what it asks.
+func TestPendingSharePod(t *testing.T) {
+	c := compile(t, `
+rules:
+- {name: h100, match: {namespaces: [a]}, gpuModels: [H100]}
+`)
+	share := pendingPod("a", "infer", 0, nil)
+	claim := gpudra.ShareClaim("a", "infer-gpu", 250)
+	gpudra.UseClaim(share, claim.Name)
+	cl := &Cluster{Nodes: testCluster().Nodes, Namespaces: []string{"a"}, Pending: []*v1.Pod{share},
+		SchedulerName: "ml-scheduler", ResourceClaims: []*resourceapi.ResourceClaim{claim}}
+	expectFindings(t, AgainstCluster(c, cl), []want{
+		w("rules[0].gpuModels[0]", `no node has GPU model "H100"`),
+		e("rules[0].gpuModels", "pending pod a/infer asks 0.25 of one GPU through a ResourceClaim", "admits it to no GPU node"),
+	})
+	// Without its claim the pod asks nothing: no pending-pod finding.
+	cl.ResourceClaims = nil
+	expectFindings(t, AgainstCluster(c, cl), []want{w("rules[0].gpuModels[0]", `no node has GPU model "H100"`)})
+}

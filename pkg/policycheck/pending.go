@@ -24,8 +24,10 @@ type podNeed struct {
 	// gpus the pod asks; admitted: the most GPUs of a node the rule admits
 	// it to; elsewhere: a node outside them with at least gpus ("" none).
 	gpus, admitted int64
-	elsewhere      string
-	why            string
+	// milli: the pod shares one GPU, asking these thousandths of it.
+	milli     int64
+	elsewhere string
+	why       string
 }
 
 // checkPending reports rules that confine pending pods (by pool or GPU
@@ -36,16 +38,20 @@ func checkPending(cl *classified, cluster *Cluster) []Finding {
 	c := cl.c
 	byRule := map[int]*shortfall{}
 	refs := placements(c)
+	claims := policy.ClaimsByName(cluster.ResourceClaims)
 	for _, pod := range cluster.Pending {
 		if cluster.SchedulerName != "" && pod.Spec.SchedulerName != cluster.SchedulerName {
 			continue
 		}
-		gpus := c.PodGPURequest(pod)
+		gpus, milli := c.PodGPUAsk(pod, claims, cl.inv.TypicalMilliShare())
+		if milli > 0 {
+			gpus = 1 // a share of one GPU needs a node with one
+		}
 		rule := c.Match(pod)
 		if gpus == 0 || !rule.Confines() {
 			continue
 		}
-		need := podNeed{pod: pod, gpus: gpus}
+		need := podNeed{pod: pod, gpus: gpus, milli: milli}
 		owned := c.OwnedBy(pod.Namespace)
 		for n := range cl.nodes {
 			nc := &cl.classes[n]
@@ -114,12 +120,16 @@ func largest(needs []podNeed) podNeed {
 
 func describeNeed(ref placementRef, n podNeed) string {
 	where := confinement(ref.rule)
-	if n.admitted == 0 {
-		return fmt.Sprintf("pending pod %s/%s asks %d GPUs, but %s admits it to no GPU node (%s)",
-			n.pod.Namespace, n.pod.Name, n.gpus, ref.what, where)
+	asks := fmt.Sprintf("%d GPUs", n.gpus)
+	if n.milli > 0 {
+		asks = fmt.Sprintf("%g of one GPU through a ResourceClaim", float64(n.milli)/1000)
 	}
-	return fmt.Sprintf("pending pod %s/%s asks %d GPUs, but the nodes %s admits it to have at most %d (%s)",
-		n.pod.Namespace, n.pod.Name, n.gpus, ref.what, n.admitted, where)
+	if n.admitted == 0 {
+		return fmt.Sprintf("pending pod %s/%s asks %s, but %s admits it to no GPU node (%s)",
+			n.pod.Namespace, n.pod.Name, asks, ref.what, where)
+	}
+	return fmt.Sprintf("pending pod %s/%s asks %s, but the nodes %s admits it to have at most %d (%s)",
+		n.pod.Namespace, n.pod.Name, asks, ref.what, n.admitted, where)
 }
 
 // confinement describes a rule's pools and GPU models.

@@ -10,7 +10,9 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 
+	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
 	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
@@ -28,15 +30,27 @@ type Refusal struct {
 	Reason string `json:"reason"`
 }
 
+// DRA is the cluster's DRA objects Refusals reads: GPUs published as
+// devices, and the claims pods ask GPUs through.
+type DRA struct {
+	Slices []*resourceapi.ResourceSlice
+	Claims []*resourceapi.ResourceClaim
+}
+
 // Refusals judges each bound pod of schedulerName on its node by p, as
-// MLPolicy's Filter would judge a new pod there: Match, Classify, Admits.
-// Pods whose node is not among nodes are refused with a reason saying so.
-// The order is the pods' order.
-func Refusals(p *policy.Compiled, nodes []*v1.Node, running []*v1.Pod, schedulerName string) []Refusal {
+// MLPolicy's Filter would judge a new pod there: Match, Classify (with the
+// node's DRA GPUs), Admits. Pods whose node is not among nodes are refused
+// with a reason saying so. The order is the pods' order.
+func Refusals(p *policy.Compiled, nodes []*v1.Node, running []*v1.Pod, schedulerName string, dra DRA) []Refusal {
 	byName := make(map[string]*v1.Node, len(nodes))
 	for _, n := range nodes {
 		byName[n.Name] = n
 	}
+	inv := gpudra.NewInventory(gpudra.Source{Driver: p.DRA.Driver, ModelAttribute: p.DRA.ModelAttribute, ShareCapacity: p.DRA.ShareCapacity}, nil)
+	for _, s := range dra.Slices {
+		inv.Upsert(s)
+	}
+	claims := policy.ClaimsByName(dra.Claims)
 	classes := map[string]policy.NodeClass{}
 	var out []Refusal
 	for _, pod := range running {
@@ -54,11 +68,12 @@ func Refusals(p *policy.Compiled, nodes []*v1.Node, running []*v1.Pod, scheduler
 		}
 		nc, seen := classes[node.Name]
 		if !seen {
-			nc = p.Classify(node)
+			nc = p.ClassifyWithDevices(node, inv.Node(node.Name))
 			classes[node.Name] = nc
 		}
 		owned := p.OwnedBy(pod.Namespace)
-		if v := p.Admits(r, &nc, p.PodGPURequest(pod) > 0, &owned); v != policy.VerdictOK {
+		gpus, milli := p.PodGPUAsk(pod, claims, inv.TypicalMilliShare())
+		if v := p.Admits(r, &nc, gpus > 0 || milli > 0, &owned); v != policy.VerdictOK {
 			ref.Reason = Reason(v, r)
 			out = append(out, ref)
 		}

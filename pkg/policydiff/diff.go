@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
@@ -28,6 +29,12 @@ type Input struct {
 	// Pending are the unbound pods, oldest first, of every scheduler: only
 	// those of the scheduler config's schedulerName are replayed.
 	Pending []*v1.Pod
+	// ResourceSlices and ResourceClaims are the cluster's DRA objects: GPU
+	// devices count as their nodes' GPUs and a pod's claims of the draGPUs
+	// DeviceClasses as its GPU ask, as the scheduler counts them. They judge
+	// the running pods; the queue replay does not place DRA pods yet.
+	ResourceSlices []*resourceapi.ResourceSlice
+	ResourceClaims []*resourceapi.ResourceClaim
 	// SchedulerConfig is the KubeSchedulerConfiguration both replays use;
 	// its first profile must enable MLPolicy.
 	SchedulerConfig []byte
@@ -107,11 +114,12 @@ func Run(ctx context.Context, in Input, opts simulator.Options) (*Report, error)
 		Nodes: len(in.Nodes), Running: len(in.Running)}
 
 	oldRefused := map[string]bool{}
-	for _, ref := range Refusals(oldP, in.Nodes, in.Running, r.SchedulerName) {
+	dra := DRA{Slices: in.ResourceSlices, Claims: in.ResourceClaims}
+	for _, ref := range Refusals(oldP, in.Nodes, in.Running, r.SchedulerName, dra) {
 		oldRefused[ref.Pod] = true
 	}
 	r.NoLongerAdmitted = []Refusal{}
-	for _, ref := range Refusals(newP, in.Nodes, in.Running, r.SchedulerName) {
+	for _, ref := range Refusals(newP, in.Nodes, in.Running, r.SchedulerName, dra) {
 		if oldRefused[ref.Pod] {
 			r.StillRefused = append(r.StillRefused, ref)
 		} else {

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/simulator"
 )
@@ -74,7 +76,17 @@ func mustLoad(t *testing.T, text string) *policy.Compiled {
 }
 
 func TestRefusals(t *testing.T) {
-	nodes := []*v1.Node{node("a100-0", "a100", 8), node("t4-0", "t4", 4), node("cpu-0", "cpu", 0)}
+	nodes := []*v1.Node{node("a100-0", "a100", 8), node("t4-0", "t4", 4), node("cpu-0", "cpu", 0),
+		node("dra-t4", "dra", 0), node("dra-a100", "dra", 0)}
+	// dra-*: GPUs published as DRA devices; share pods ask through claims.
+	dra := DRA{Slices: []*resourceapi.ResourceSlice{gpudra.NodeSlice("dra-t4", "T4", 2), gpudra.NodeSlice("dra-a100", "A100", 2)}}
+	sharePod := func(name, nodeName string) *v1.Pod {
+		p := pod("team-c", name, nodeName, 0, 0)
+		c := gpudra.ShareClaim("team-c", name+"-gpu", 250)
+		gpudra.UseClaim(p, c.Name)
+		dra.Claims = append(dra.Claims, c)
+		return p
+	}
 	other := pod("team-a", "stock", "a100-0", 1, 0)
 	other.Spec.SchedulerName = "default-scheduler"
 	tests := []struct {
@@ -91,10 +103,12 @@ func TestRefusals(t *testing.T) {
 		{"node gone", newPolicy, pod("team-a", "lost", "gone-0", 1, 0), "node not in the snapshot"},
 		{"other scheduler", newPolicy, other, ""},
 		{"old admits", oldPolicy, pod("team-a", "on-a100", "a100-0", 1, 0), ""},
+		{"a share pod on a DRA GPU of its model", newPolicy, sharePod("share-t4", "dra-t4"), ""},
+		{"a share pod on a DRA GPU of another model", newPolicy, sharePod("share-a100", "dra-a100"), "node lacks GPU model T4 required by rule cpu-only"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Refusals(mustLoad(t, tc.policy), nodes, []*v1.Pod{tc.pod}, "ml-scheduler")
+			got := Refusals(mustLoad(t, tc.policy), nodes, []*v1.Pod{tc.pod}, "ml-scheduler", dra)
 			switch {
 			case tc.want == "" && len(got) != 0:
 				t.Errorf("refused: %+v", got)
