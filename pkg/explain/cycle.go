@@ -36,6 +36,10 @@ type cycleInput struct {
 	pods  []*v1.Pod
 	// pod is the pod to schedule, unbound, not among pods.
 	pod *v1.Pod
+	// dra are the cluster's DRA objects (DeviceClasses, ResourceSlices,
+	// ResourceClaims): the scheduler's DRA manager reads them as it would
+	// the cluster's.
+	dra []runtime.Object
 }
 
 // cycleResult is what the framework said of every node.
@@ -202,6 +206,9 @@ func fakeCluster(in cycleInput) (*fake.Clientset, error) {
 		objs = append(objs, p.DeepCopy())
 	}
 	objs = append(objs, in.pod.DeepCopy())
+	for _, o := range in.dra {
+		objs = append(objs, o.DeepCopyObject())
+	}
 	if a := in.mlArgs; a != nil && a.PolicyConfigMapName != "" {
 		if len(in.policy) == 0 {
 			return nil, fmt.Errorf("no placement policy: ConfigMap %s/%s has no key %s (give --policy FILE)",

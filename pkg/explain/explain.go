@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/livecluster"
 	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
@@ -91,7 +92,7 @@ func Explain(ctx context.Context, in Input) (*Explanation, error) {
 	target := pod.DeepCopy()
 	target.Spec.NodeName = ""
 	cin := cycleInput{cfg: in.Config.KubeSchedulerConfiguration, profile: prof, mlArgs: args, policy: text,
-		nodes: in.Cluster.Nodes, pod: target}
+		nodes: in.Cluster.Nodes, pod: target, dra: draObjects(in.Cluster)}
 	for _, list := range [][]*v1.Pod{in.Cluster.Running, in.Cluster.Pending} {
 		for _, p := range list {
 			if p.Namespace != pod.Namespace || p.Name != pod.Name {
@@ -103,19 +104,19 @@ func Explain(ctx context.Context, in Input) (*Explanation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("re-running the scheduling cycle of %s: %w", e.Pod, err)
 	}
-	fill(e, res, compiled, target, in.Top)
+	fill(e, res, compiled, target, in.Top, in.Cluster)
 	return e, nil
 }
 
 // fill writes the re-run's findings into e.
-func fill(e *Explanation, res *cycleResult, compiled *policy.Compiled, pod *v1.Pod, top int) {
+func fill(e *Explanation, res *cycleResult, compiled *policy.Compiled, pod *v1.Pod, top int, cluster *livecluster.State) {
 	sim := &e.Simulation
 	sim.Nodes = len(res.nodeInfos)
 	sim.FeasibleNodes = len(res.scores)
 	var judge *policyJudge
 	packing := ""
 	if compiled != nil {
-		judge = newPolicyJudge(compiled, pod)
+		judge = newPolicyJudge(compiled, pod, cluster)
 		packing = string(judge.rule.Packing)
 	}
 	sim.Candidates, sim.PlacedRank = rank(res.scores, res.parts, packing, top, e.Node)
@@ -156,4 +157,19 @@ func scheduledMessage(pod *v1.Pod) string {
 		}
 	}
 	return ""
+}
+
+// draObjects are the cluster's DRA objects for the re-run's API.
+func draObjects(s *livecluster.State) []runtime.Object {
+	var out []runtime.Object
+	for _, o := range s.DeviceClasses {
+		out = append(out, o)
+	}
+	for _, o := range s.ResourceSlices {
+		out = append(out, o)
+	}
+	for _, o := range s.ResourceClaims {
+		out = append(out, o)
+	}
+	return out
 }

@@ -7,6 +7,8 @@ import (
 	v1 "k8s.io/api/core/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 
+	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
+	"github.com/ml-scheduler/ml-scheduler/pkg/livecluster"
 	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
@@ -29,16 +31,31 @@ type policyJudge struct {
 	rule     *policy.CompiledRule
 	wantsGPU bool
 	owned    policy.PoolSet
+	// gpus holds the nodes' DRA GPU devices.
+	gpus *gpudra.Inventory
 }
 
-func newPolicyJudge(p *policy.Compiled, pod *v1.Pod) *policyJudge {
-	return &policyJudge{policy: p, rule: p.Match(pod), wantsGPU: p.PodGPURequest(pod) > 0, owned: p.OwnedBy(pod.Namespace)}
+// newPolicyJudge judges pod under p, with the cluster's DRA GPUs and the
+// pod's GPU claims counted as the scheduler counts them.
+func newPolicyJudge(p *policy.Compiled, pod *v1.Pod, cluster *livecluster.State) *policyJudge {
+	j := &policyJudge{policy: p, rule: p.Match(pod), owned: p.OwnedBy(pod.Namespace),
+		gpus: gpudra.NewInventory(gpudra.Source{Driver: p.DRA.Driver, ModelAttribute: p.DRA.ModelAttribute, ShareCapacity: p.DRA.ShareCapacity}, nil)}
+	var claims policy.ClaimLookup
+	if cluster != nil {
+		for _, s := range cluster.ResourceSlices {
+			j.gpus.Upsert(s)
+		}
+		claims = policy.ClaimsByName(cluster.ResourceClaims)
+	}
+	gpus, milli := p.PodGPUAsk(pod, claims, j.gpus.TypicalMilliShare())
+	j.wantsGPU = gpus > 0 || milli > 0
+	return j
 }
 
 // refusal is the policy's refusal of node in MLPolicy's Filter words, or
 // false when the policy admits it.
 func (j *policyJudge) refusal(node *v1.Node) (refusal, bool) {
-	nc := j.policy.Classify(node)
+	nc := j.policy.ClassifyWithDevices(node, j.gpus.Node(node.Name))
 	v := j.policy.Admits(j.rule, &nc, j.wantsGPU, &j.owned)
 	if v == policy.VerdictOK {
 		return refusal{}, false

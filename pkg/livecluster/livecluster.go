@@ -63,6 +63,8 @@ type State struct {
 	ResourceSlices []*resourceapi.ResourceSlice
 	// ResourceClaims are the DRA claims: what pods sharing a GPU ask.
 	ResourceClaims []*resourceapi.ResourceClaim
+	// DeviceClasses are the DRA device classes the claims name.
+	DeviceClasses []*resourceapi.DeviceClass
 }
 
 // Read lists the cluster's nodes, pods and namespaces (paged) and gets the
@@ -112,6 +114,13 @@ func Read(ctx context.Context, client kubernetes.Interface, o Options) (*State, 
 		return client.ResourceV1().ResourceSlices().List(ctx, opts)
 	}, func(obj runtime.Object) {
 		s.ResourceSlices = append(s.ResourceSlices, obj.(*resourceapi.ResourceSlice))
+	}); err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
+		return nil, err
+	}
+	if err := each("deviceclasses", func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		return client.ResourceV1().DeviceClasses().List(ctx, opts)
+	}, func(obj runtime.Object) {
+		s.DeviceClasses = append(s.DeviceClasses, obj.(*resourceapi.DeviceClass))
 	}); err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
 		return nil, err
 	}
