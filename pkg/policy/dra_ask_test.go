@@ -38,7 +38,6 @@ func TestRequestAsk(t *testing.T) {
 	}
 }
 
-
 // TestPodGPUAsk: a pod's claims of the policy's DeviceClasses add to its
 // extended-resource GPUs; a share beside whole GPUs, or shares of more than
 // one GPU, count as whole GPUs; an unknown claim asks nothing.
