@@ -20,12 +20,13 @@ build: control-plane
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ml-scheduler ./cmd/ml-scheduler
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-mlsched ./cmd/kubectl-mlsched
 
-# Formatting and vet; CI (.ci/run) runs it before the tests. Every Go file
-# outside .cache must be gofmt-clean.
+# Formatting, vet and a tidy go.mod; CI (.ci/run) runs it before the
+# tests. Every Go file outside .cache must be gofmt-clean.
 verify:
 	@files=$$(gofmt -l $$(find . -path ./.cache -prune -o -name '*.go' -print)); \
 	  if [ -n "$$files" ]; then echo "gofmt: these files are not formatted (run gofmt -w on them):"; echo "$$files"; exit 1; fi
 	go vet ./...
+	@go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy (run go mod tidy):"; go mod tidy -diff; exit 1; }
 
 # Unit tests run without binaries; the integration packages need etcd,
 # kube-apiserver and ml-scheduler in .cache/bin (internal/controlplane's own
