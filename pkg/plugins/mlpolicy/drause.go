@@ -82,9 +82,19 @@ func (s *cycleState) draShort(nodeInfo fwk.NodeInfo, nc *policy.NodeClass) bool 
 	if s.gpus == 0 || s.milliGPU > 0 || !s.draByRequests && s.draState == nil {
 		return false
 	}
-	f := freeIfNoGPUUsed(nodeInfo, nc)
-	draFree(s, &f, nodeInfo, nc.DRA)
-	return f.GPUs < s.gpus
+	devices := nc.DRA.Devices
+	if s.draByRequests {
+		return int64(len(devices))-usedGPUs(s, nodeInfo) < s.gpus
+	}
+	var free int64
+	for i := range devices {
+		if usedMilli(&devices[i], s.draState, s.active.Policy.DRA.ShareCapacity) == 0 {
+			if free++; free >= s.gpus {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // allocatedState is the DRA manager's allocated devices and consumed
