@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
@@ -38,15 +39,13 @@ type policyJudge struct {
 // newPolicyJudge judges pod under p, with the cluster's DRA GPUs and the
 // pod's GPU claims counted as the scheduler counts them.
 func newPolicyJudge(p *policy.Compiled, pod *v1.Pod, cluster *livecluster.State) *policyJudge {
-	j := &policyJudge{policy: p, rule: p.Match(pod), owned: p.OwnedBy(pod.Namespace),
-		gpus: gpudra.NewInventory(gpudra.Source{Driver: p.DRA.Driver, ModelAttribute: p.DRA.ModelAttribute, ShareCapacity: p.DRA.ShareCapacity}, nil)}
+	j := &policyJudge{policy: p, rule: p.Match(pod), owned: p.OwnedBy(pod.Namespace)}
 	var claims policy.ClaimLookup
+	var slices []*resourceapi.ResourceSlice
 	if cluster != nil {
-		for _, s := range cluster.ResourceSlices {
-			j.gpus.Upsert(s)
-		}
-		claims = policy.ClaimsByName(cluster.ResourceClaims)
+		slices, claims = cluster.ResourceSlices, policy.ClaimsByName(cluster.ResourceClaims)
 	}
+	j.gpus = p.DRA.Inventory(slices)
 	gpus, milli := p.PodGPUAsk(pod, claims, j.gpus.TypicalMilliShare())
 	j.wantsGPU = gpus > 0 || milli > 0
 	return j

@@ -40,6 +40,21 @@ type CompiledDRA struct {
 	ShareCapacity  resourceapi.QualifiedName
 }
 
+// Source is the device source of these GPUs, for a gpudra.Inventory.
+func (d CompiledDRA) Source() gpudra.Source {
+	return gpudra.Source{Driver: d.Driver, ModelAttribute: d.ModelAttribute, ShareCapacity: d.ShareCapacity}
+}
+
+// Inventory is the GPU devices of the slices (a snapshot's), as the
+// scheduler's inventory holds them.
+func (d CompiledDRA) Inventory(slices []*resourceapi.ResourceSlice) *gpudra.Inventory {
+	inv := gpudra.NewInventory(d.Source(), nil)
+	for _, s := range slices {
+		inv.Upsert(s)
+	}
+	return inv
+}
+
 // setDRADefaults fills the fields a set draGPUs leaves out; an unset
 // draGPUs stays unset (Compile reads it as every default), so policies
 // that say nothing of DRA keep their hash.

@@ -48,10 +48,7 @@ type classified struct {
 func classify(c *policy.Compiled, nodes []*v1.Node, slices []*resourceapi.ResourceSlice) *classified {
 	cl := &classified{c: c, nodes: nodes, classes: make([]policy.NodeClass, len(nodes)),
 		poolNodes: make([][]int, len(c.Pools)), models: map[string]bool{}}
-	inv := gpudra.NewInventory(gpudra.Source{Driver: c.DRA.Driver, ModelAttribute: c.DRA.ModelAttribute, ShareCapacity: c.DRA.ShareCapacity}, nil)
-	for _, s := range slices {
-		inv.Upsert(s)
-	}
+	inv := c.DRA.Inventory(slices)
 	cl.inv = inv
 	for n, node := range nodes {
 		cl.classes[n] = c.ClassifyWithDevices(node, inv.Node(node.Name))

@@ -12,7 +12,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
 
-	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
 	"github.com/ml-scheduler/ml-scheduler/pkg/plugins/mlpolicy"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
@@ -46,10 +45,7 @@ func Refusals(p *policy.Compiled, nodes []*v1.Node, running []*v1.Pod, scheduler
 	for _, n := range nodes {
 		byName[n.Name] = n
 	}
-	inv := gpudra.NewInventory(gpudra.Source{Driver: p.DRA.Driver, ModelAttribute: p.DRA.ModelAttribute, ShareCapacity: p.DRA.ShareCapacity}, nil)
-	for _, s := range dra.Slices {
-		inv.Upsert(s)
-	}
+	inv := p.DRA.Inventory(dra.Slices)
 	claims := policy.ClaimsByName(dra.Claims)
 	classes := map[string]policy.NodeClass{}
 	var out []Refusal

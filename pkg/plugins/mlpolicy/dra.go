@@ -7,7 +7,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/fragmentation"
-	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
 )
 
@@ -22,10 +21,6 @@ import (
 // share of one by the draGPUs shareCapacity. The DynamicResources plugin
 // still picks the device (first fit); MLPolicy picks the node, modelling
 // that first fit (fragmentation.Shares).
-
-func sourceOf(d policy.CompiledDRA) gpudra.Source {
-	return gpudra.Source{Driver: d.Driver, ModelAttribute: d.ModelAttribute, ShareCapacity: d.ShareCapacity}
-}
 
 // watchResourceSlices feeds the inventory from the ResourceSlice informer.
 func (pl *MLPolicy) watchResourceSlices() error {

@@ -96,7 +96,7 @@ func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, 
 	policystore.RegisterMetrics()
 	RegisterMetrics()
 	pl := &MLPolicy{handle: h, store: store, index: nodeindex.New(), learner: fragmentation.NewLearner(), profileName: h.ProfileName(), placementEvents: args.PlacementEvents, logger: logger}
-	pl.gpus = gpudra.NewInventory(sourceOf(policy.DefaultDRA()), pl.index.RefreshNode)
+	pl.gpus = gpudra.NewInventory(policy.DefaultDRA().Source(), pl.index.RefreshNode)
 	pl.index.SetDevices(pl.gpus.Node)
 	jobs, err := newJobIndex(logger, h, store)
 	if err != nil {
@@ -191,7 +191,7 @@ func argsOf(obj runtime.Object) (*config.MLPolicyArgs, error) {
 // not a cluster event the queue knows of.
 func (pl *MLPolicy) onSwap(logger klog.Logger) func(*policystore.Active) {
 	return func(a *policystore.Active) {
-		pl.gpus.SetSource(sourceOf(a.Policy.DRA))
+		pl.gpus.SetSource(a.Policy.DRA.Source())
 		pl.index.SetPolicy(a.Policy)
 		pl.messages.Store(newMessages(a))
 		if !pl.running.Load() || pl.handle.SharedInformerFactory() == nil {
