@@ -109,7 +109,7 @@ func (o *simulateOptions) runPolicyChange(ctx context.Context) error {
 			return err
 		}
 		in.Name, in.Nodes, in.Running, in.Pending = "cluster", s.Nodes, s.Running, s.Pending
-		in.ResourceSlices, in.ResourceClaims = s.ResourceSlices, s.ResourceClaims
+		in.DeviceClasses, in.ResourceSlices, in.ResourceClaims = s.DeviceClasses, s.ResourceSlices, s.ResourceClaims
 		if pc.oldPolicy == "" {
 			if !s.PolicyFound {
 				return fmt.Errorf("--old-policy: the cluster has no policy at %s key %s: give the policy in force with --old-policy", s.PolicyRef, s.PolicyKey)

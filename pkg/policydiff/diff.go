@@ -29,10 +29,13 @@ type Input struct {
 	// Pending are the unbound pods, oldest first, of every scheduler: only
 	// those of the scheduler config's schedulerName are replayed.
 	Pending []*v1.Pod
-	// ResourceSlices and ResourceClaims are the cluster's DRA objects: GPU
-	// devices count as their nodes' GPUs and a pod's claims of the draGPUs
-	// DeviceClasses as its GPU ask, as the scheduler counts them. They judge
-	// the running pods; the queue replay does not place DRA pods yet.
+	// DeviceClasses, ResourceSlices and ResourceClaims are the cluster's
+	// DRA objects: GPU devices count as their nodes' GPUs and a pod's claims
+	// of the draGPUs DeviceClasses as its GPU ask, as the scheduler counts
+	// them, in the admission check and in the queue replay (where the
+	// allocated claims hold their devices, and the DynamicResources plugin
+	// allocates the queue pods' claims).
+	DeviceClasses  []*resourceapi.DeviceClass
 	ResourceSlices []*resourceapi.ResourceSlice
 	ResourceClaims []*resourceapi.ResourceClaim
 	// SchedulerConfig is the KubeSchedulerConfiguration both replays use;
@@ -142,7 +145,8 @@ func Run(ctx context.Context, in Input, opts simulator.Options) (*Report, error)
 	if len(queue) == 0 {
 		return r, nil
 	}
-	w := &simulator.Workload{Name: in.Name, Nodes: in.Nodes, Running: outsideGroups(in.Running), Pods: queue}
+	w := &simulator.Workload{Name: in.Name, Nodes: in.Nodes, Running: outsideGroups(in.Running), Pods: queue,
+		DeviceClasses: in.DeviceClasses, ResourceSlices: in.ResourceSlices, ResourceClaims: in.ResourceClaims}
 	results, err := simulator.RunAll(ctx, w, []simulator.Configuration{
 		{Name: "old policy", SchedulerConfig: in.SchedulerConfig, Policy: in.Old.Text},
 		{Name: "new policy", SchedulerConfig: in.SchedulerConfig, Policy: in.New.Text},

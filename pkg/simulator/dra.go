@@ -163,15 +163,29 @@ func prepareDRA(ctx context.Context, client kubernetes.Interface, w *Workload) e
 	return nil
 }
 
+// createClaim creates c. A claim already allocated (a running pod's, in a
+// cluster snapshot) keeps its allocation, written as its status, so the
+// scheduler counts the devices it holds as in use; its reservations are
+// dropped: they name the snapshot's pod UIDs, which the replay's pods do
+// not have.
 func createClaim(ctx context.Context, client kubernetes.Interface, c *resourceapi.ResourceClaim) error {
 	c = c.DeepCopy()
 	if c.Namespace == "" {
 		c.Namespace = "default"
 	}
 	c.ResourceVersion, c.UID = "", ""
+	allocation := c.Status.Allocation
 	c.Status = resourceapi.ResourceClaimStatus{}
-	if _, err := client.ResourceV1().ResourceClaims(c.Namespace).Create(ctx, c, metav1.CreateOptions{}); err != nil {
+	created, err := client.ResourceV1().ResourceClaims(c.Namespace).Create(ctx, c, metav1.CreateOptions{})
+	if err != nil {
 		return fmt.Errorf("creating ResourceClaim %s/%s: %w", c.Namespace, c.Name, err)
+	}
+	if allocation == nil {
+		return nil
+	}
+	created.Status.Allocation = allocation
+	if _, err := client.ResourceV1().ResourceClaims(c.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("writing the allocation of ResourceClaim %s/%s: %w", c.Namespace, c.Name, err)
 	}
 	return nil
 }

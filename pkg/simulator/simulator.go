@@ -58,7 +58,8 @@ type Workload struct {
 	ResourceSlices []*resourceapi.ResourceSlice
 	// ResourceClaims are each created just before the first queue pod
 	// naming it in spec.resourceClaims (resourceClaimName), or before the
-	// replay if no queue pod names it.
+	// replay if no queue pod names it. An allocated claim keeps its
+	// allocation (what running pods hold), not its reservations.
 	ResourceClaims []*resourceapi.ResourceClaim
 }
 
