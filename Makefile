@@ -27,6 +27,11 @@ verify:
 	  if [ -n "$$files" ]; then echo "gofmt: these files are not formatted (run gofmt -w on them):"; echo "$$files"; exit 1; fi
 	go vet ./...
 	@go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy (run go mod tidy):"; go mod tidy -diff; exit 1; }
+	@go -C hack/tools/staticcheck mod tidy -diff >/dev/null || { echo "hack/tools/staticcheck/go.mod is not tidy"; exit 1; }
+	./hack/verify-codegen.sh
+	go build -C hack/tools/staticcheck -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
+	$(BIN)/staticcheck ./...
+	$(BIN)/staticcheck -tags kind ./test/e2e/
 
 # Unit tests run without binaries; the integration packages need etcd,
 # kube-apiserver and ml-scheduler in .cache/bin (internal/controlplane's own

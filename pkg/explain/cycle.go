@@ -151,7 +151,7 @@ func cycleOn(ctx context.Context, fw framework.Framework, snapshot *internalcach
 	for _, ni := range all {
 		s := fw.RunFilterPluginsWithNominatedPods(ctx, state, pod, ni)
 		if !s.IsSuccess() && !s.IsRejected() {
-			return nil, fmt.Errorf("Filter on node %s: %w", ni.Node().Name, s.AsError())
+			return nil, fmt.Errorf("filter on node %s: %w", ni.Node().Name, s.AsError())
 		}
 		name := ni.Node().Name
 		if s.IsSuccess() && res.prefilterNodes != nil && !res.prefilterNodes[name] {
@@ -189,7 +189,7 @@ func cycleOn(ctx context.Context, fw framework.Framework, snapshot *internalcach
 	}
 	scores, s := fw.RunScorePlugins(ctx, state, pod, feasible)
 	if !s.IsSuccess() {
-		return nil, fmt.Errorf("Score: %w", s.AsError())
+		return nil, fmt.Errorf("score: %w", s.AsError())
 	}
 	res.scores = scores
 	return res, nil

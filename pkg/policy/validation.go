@@ -57,7 +57,7 @@ func validateGPUResources(resources []string, path *field.Path) field.ErrorList 
 		return field.ErrorList{field.Required(path, "at least one GPU resource, e.g. "+DefaultGPUResource)}
 	}
 	return validateList(resources, path, func(p *field.Path, r string) field.ErrorList {
-		if msgs := content.IsQualifiedName(r); len(msgs) > 0 {
+		if msgs := content.IsLabelKey(r); len(msgs) > 0 {
 			return invalidEach(p, r, msgs)
 		}
 		switch {

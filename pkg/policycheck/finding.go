@@ -66,13 +66,9 @@ func Count(findings []Finding) (errs, warnings int) {
 	return errs, warnings
 }
 
-// listNames quotes up to max names and says how many more there are.
+// listNames lists up to max names and says how many more there are.
 func listNames(names []string, max int) string {
-	quoted := make([]string, 0, max)
-	for _, n := range names[:min(max, len(names))] {
-		quoted = append(quoted, n)
-	}
-	s := strings.Join(quoted, ", ")
+	s := strings.Join(names[:min(max, len(names))], ", ")
 	if more := len(names) - max; more > 0 {
 		s += fmt.Sprintf(" and %d more", more)
 	}

@@ -129,7 +129,7 @@ func MLPolicyArgs(p schedconfig.KubeSchedulerProfile) (*mlconfig.MLPolicyArgs, e
 	v := &configv1.MLPolicyArgs{}
 	configv1.SetDefaults_MLPolicyArgs(v)
 	out := &mlconfig.MLPolicyArgs{}
-	if err := configv1.Convert_v1_MLPolicyArgs_To_config_MLPolicyArgs(v, out); err != nil {
+	if err := configv1.Convert_v1_MLPolicyArgs_To_config_MLPolicyArgs(v, out, nil); err != nil {
 		return nil, err
 	}
 	return out, nil

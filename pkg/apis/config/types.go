@@ -1,13 +1,12 @@
-// Package config holds the internal version of ml-scheduler's plugin args,
-// registered in kube-scheduler's config scheme like upstream plugin args.
 package config
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // MLPolicyArgs configures the MLPolicy plugin: where its placement policy comes from.
+//
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 type MLPolicyArgs struct {
 	metav1.TypeMeta
 
@@ -24,13 +23,4 @@ type MLPolicyArgs struct {
 	// API write per pod). The rule and policy hash are on the pod's
 	// annotations either way, written with its Binding.
 	PlacementEvents bool
-}
-
-// DeepCopyObject implements runtime.Object.
-func (in *MLPolicyArgs) DeepCopyObject() runtime.Object {
-	if in == nil {
-		return nil
-	}
-	out := *in
-	return &out
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // ScoreParts are MLPolicy's score parts on one node, as kubectl mlsched
-// explain shows them: each in [0, MaxNodeScore], nil when the part is off
+// explain shows them: each in [0, MaxScore], nil when the part is off
 // for the pod. The plugin's (unweighted) score is their sum over the number
 // of parts that are on.
 type ScoreParts struct {

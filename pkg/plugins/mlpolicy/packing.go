@@ -66,7 +66,7 @@ func usedGPUs(s *cycleState, nodeInfo fwk.NodeInfo) int64 {
 }
 
 // fill is the node's weighted allocation after placing the pod, in
-// [0, MaxNodeScore]: GPUs, CPU and memory for a GPU pod, CPU and memory for
+// [0, MaxScore]: GPUs, CPU and memory for a GPU pod, CPU and memory for
 // a CPU pod (a node without GPUs then counts as fuller than none).
 func fill(f *nodeFree, pod *fragmentation.Shape) int64 {
 	var num, den float64
@@ -91,21 +91,21 @@ func fill(f *nodeFree, pod *fragmentation.Shape) int64 {
 	if den == 0 {
 		return 0
 	}
-	return int64(num / den * float64(fwk.MaxNodeScore))
+	return int64(num / den * float64(fwk.MaxScore))
 }
 
-// packingScore is the BinPack or Spread part, in [0, MaxNodeScore].
+// packingScore is the BinPack or Spread part, in [0, MaxScore].
 func packingScore(s *cycleState, f *nodeFree) int64 {
 	v := fill(f, &s.score.shape)
 	if s.rule.Packing == policy.PackingSpread {
-		return fwk.MaxNodeScore - v
+		return fwk.MaxScore - v
 	}
 	return v
 }
 
 // The MinFragmentation part is a key ordered like the node's merit,
 // carried above fragShift in the raw score and rescaled to
-// [0, MaxNodeScore] over the scored nodes by NormalizeScore (the other
+// [0, MaxScore] over the scored nodes by NormalizeScore (the other
 // parts sum to less than 1<<fragShift). Merit, best first: for a CPU pod,
 // a node without GPUs; then the least growth of the expected fragmented
 // GPUs; then the fuller node.
@@ -162,11 +162,11 @@ func fragKey(s *cycleState, f *nodeFree) int64 {
 	}
 	delta = min(max(delta, -fragRange), 2*fragRange)
 	merit := int64((2*fragRange - delta) * fragResolution)
-	return merit*(fwk.MaxNodeScore+1) + fill(f, &ss.shape)
+	return merit*(fwk.MaxScore+1) + fill(f, &ss.shape)
 }
 
 // normalizeFragmentation rescales the fragmentation keys of the scored
-// nodes to [0, MaxNodeScore], the best node getting MaxNodeScore, and adds
+// nodes to [0, MaxScore], the best node getting MaxScore, and adds
 // the other parts back.
 func normalizeFragmentation(scores fwk.NodeScoreList) {
 	if len(scores) == 0 {
@@ -180,9 +180,9 @@ func normalizeFragmentation(scores fwk.NodeScoreList) {
 	}
 	for i := range scores {
 		k, rest := scores[i].Score>>fragShift, scores[i].Score&low
-		norm := int64(fwk.MaxNodeScore)
+		norm := int64(fwk.MaxScore)
 		if hi > lo {
-			norm = (k - lo) * fwk.MaxNodeScore / (hi - lo)
+			norm = (k - lo) * fwk.MaxScore / (hi - lo)
 		}
 		scores[i].Score = norm + rest
 	}

@@ -84,7 +84,7 @@ func scoreAll(t *testing.T, ctx context.Context, pl *MLPolicy, pod *v1.Pod) map[
 	}
 	out := map[string]int64{}
 	for _, ns := range scores {
-		if ns.Score < fwk.MinNodeScore || ns.Score > fwk.MaxNodeScore {
+		if ns.Score < fwk.MinScore || ns.Score > fwk.MaxScore {
 			t.Errorf("score of %s = %d, outside [0, 100]", ns.Name, ns.Score)
 		}
 		out[ns.Name] = ns.Score
@@ -111,7 +111,7 @@ func TestMinFragmentation(t *testing.T) {
 	// half 0.4 -> 0.3 and small 0.8 -> 0.7 (the job never fit): a tie,
 	// broken toward the fuller node.
 	got := scoreAll(t, ctx, pl, sizedPod("p", "12", "24Gi", "1"))
-	if !(got["half"] == fwk.MaxNodeScore && got["small"] > got["big"] && got["big"] == 0) {
+	if !(got["half"] == fwk.MaxScore && got["small"] > got["big"] && got["big"] == 0) {
 		t.Errorf("1-GPU pod scores %v: want half 100 > small > big 0 (the only node the 8-GPU job fits stays whole)", got)
 	}
 	if _, ok := got["cpu"]; ok {
@@ -119,14 +119,14 @@ func TestMinFragmentation(t *testing.T) {
 	}
 
 	// The 8-GPU job fits only the big node, whose fragmentation falls to 0.
-	if got := scoreAll(t, ctx, pl, sizedPod("job", "120", "600Gi", "8")); got["big"] != fwk.MaxNodeScore {
+	if got := scoreAll(t, ctx, pl, sizedPod("job", "120", "600Gi", "8")); got["big"] != fwk.MaxScore {
 		t.Errorf("8-GPU job scores %v: want big 100", got)
 	}
 
 	// A CPU pod: the CPU node first; a GPU node only as a spill, and then
 	// the one where it strands least.
 	got = scoreAll(t, ctx, pl, sizedPod("c", "4", "8Gi", ""))
-	if got["cpu"] != fwk.MaxNodeScore || got["cpu"] <= got["small"] || got["cpu"] <= got["big"] {
+	if got["cpu"] != fwk.MaxScore || got["cpu"] <= got["small"] || got["cpu"] <= got["big"] {
 		t.Errorf("CPU pod scores %v: want the CPU node 100, above every GPU node", got)
 	}
 }
@@ -218,7 +218,7 @@ func TestLearnsShapesFromPods(t *testing.T) {
 		t.Fatalf("learned %v, want the 1-GPU shape and the 8-GPU job (not the other scheduler's pod)", w.Shapes)
 	}
 	got := scoreAll(t, ctx, pl, sizedPod("p", "12", "24Gi", "1"))
-	if !(got["half"] == fwk.MaxNodeScore && got["big"] == 0) {
+	if !(got["half"] == fwk.MaxScore && got["big"] == 0) {
 		t.Errorf("with learned shapes the 1-GPU pod scores %v: want half 100, big 0", got)
 	}
 }
@@ -251,7 +251,7 @@ default: {packing: MinFragmentation}
 	// FGD alone: rare -5/13, common -3/13. Pressure (8 of 32 free GPUs are
 	// rare, 3/13 of the demand must go there): rare +0.92, common +0.51.
 	got := scoreAll(t, ctx, pl, sizedPod("any", "4", "8Gi", "1"))
-	if got["rare-1"] != 0 || got["common-1"] != fwk.MaxNodeScore {
+	if got["rare-1"] != 0 || got["common-1"] != fwk.MaxScore {
 		t.Errorf("any-model pod scores %v: want the common nodes 100, the rare one 0", got)
 	}
 }

@@ -111,7 +111,7 @@ func (pl *MLPolicy) countJob(namespace string, c *policy.Colocation, job string,
 	return nil
 }
 
-// Score sums the active parts, each in [0, MaxNodeScore]:
+// Score sums the active parts, each in [0, MaxScore]:
 //   - packing (packing.go): BinPack, the node's GPU, CPU and memory
 //     allocation after placing the pod (fuller is better), Spread its
 //     reverse, MinFragmentation a key NormalizeScore rescales;
@@ -147,11 +147,11 @@ func (pl *MLPolicy) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeI
 				w += p.Weight
 			}
 		}
-		total += w * fwk.MaxNodeScore / s.rule.PreferredSum
+		total += w * fwk.MaxScore / s.rule.PreferredSum
 	}
 	if ss.domainCount != nil && ss.maxCount > 0 {
 		if d, ok := node.Labels[ss.topologyKey]; ok {
-			total += ss.domainCount[d] * fwk.MaxNodeScore / ss.maxCount
+			total += ss.domainCount[d] * fwk.MaxScore / ss.maxCount
 		}
 	}
 	return total, nil
@@ -163,7 +163,7 @@ func (pl *MLPolicy) ScoreExtensions() fwk.ScoreExtensions { return pl }
 // NormalizeScore rescales the MinFragmentation key over the scored nodes
 // (FGD picks the node of least fragmentation growth, whatever its absolute
 // value) and divides the summed parts by their number, bringing the score
-// back into [0, MaxNodeScore]; the other parts keep their absolute meaning
+// back into [0, MaxScore]; the other parts keep their absolute meaning
 // (a half-full node scores 50 under BinPack whatever the other nodes are).
 func (pl *MLPolicy) NormalizeScore(_ context.Context, cs fwk.CycleState, _ *v1.Pod, scores fwk.NodeScoreList) *fwk.Status {
 	s, err := readState(cs)

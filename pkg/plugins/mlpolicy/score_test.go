@@ -144,8 +144,8 @@ func TestScore(t *testing.T) {
 			got := make([]int64, len(scores))
 			for i, ns := range scores {
 				got[i] = ns.Score
-				if ns.Score < fwk.MinNodeScore || ns.Score > fwk.MaxNodeScore {
-					t.Errorf("normalized score of %s = %d, outside [%d, %d]", ns.Name, ns.Score, fwk.MinNodeScore, fwk.MaxNodeScore)
+				if ns.Score < fwk.MinScore || ns.Score > fwk.MaxScore {
+					t.Errorf("normalized score of %s = %d, outside [%d, %d]", ns.Name, ns.Score, fwk.MinScore, fwk.MaxScore)
 				}
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
@@ -268,7 +268,7 @@ func TestColocateMatchesSnapshotWalk(t *testing.T) {
 					}
 					var wantScore int64
 					if d, ok := n.Labels["rack"]; ok {
-						wantScore = want.domainCount[d] * fwk.MaxNodeScore / want.maxCount
+						wantScore = want.domainCount[d] * fwk.MaxScore / want.maxCount
 					}
 					if got != wantScore {
 						t.Errorf("%s: Score(%s) = %d, want %d", job, n.Name, got, wantScore)

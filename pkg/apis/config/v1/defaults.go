@@ -1,7 +1,5 @@
 package v1
 
-import "k8s.io/apimachinery/pkg/runtime"
-
 const (
 	DefaultPolicyNamespace = "ml-scheduler"
 	DefaultPolicyName      = "ml-scheduler-policy"
@@ -24,10 +22,4 @@ func SetDefaults_MLPolicyArgs(obj *MLPolicyArgs) {
 		off := false
 		obj.PlacementEvents = &off
 	}
-}
-
-// RegisterDefaults adds the defaulting function to the scheme.
-func RegisterDefaults(scheme *runtime.Scheme) error {
-	scheme.AddTypeDefaultingFunc(&MLPolicyArgs{}, func(obj interface{}) { SetDefaults_MLPolicyArgs(obj.(*MLPolicyArgs)) })
-	return nil
 }

@@ -1,13 +1,12 @@
-// Package v1 is the versioned (kubescheduler.config.k8s.io/v1) form of
-// ml-scheduler's plugin args, as written in a KubeSchedulerConfiguration.
 package v1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // MLPolicyArgs configures the MLPolicy plugin.
+//
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 type MLPolicyArgs struct {
 	metav1.TypeMeta `json:",inline"`
 
@@ -28,29 +27,4 @@ type MLPolicyArgs struct {
 type ConfigMapRef struct {
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name"`
-}
-
-// DeepCopyObject implements runtime.Object.
-func (in *MLPolicyArgs) DeepCopyObject() runtime.Object {
-	if in == nil {
-		return nil
-	}
-	out := *in
-	if in.PolicyConfigMap != nil {
-		ref := *in.PolicyConfigMap
-		out.PolicyConfigMap = &ref
-	}
-	if in.PolicyConfigMapKey != nil {
-		s := *in.PolicyConfigMapKey
-		out.PolicyConfigMapKey = &s
-	}
-	if in.PolicyFile != nil {
-		s := *in.PolicyFile
-		out.PolicyFile = &s
-	}
-	if in.PlacementEvents != nil {
-		b := *in.PlacementEvents
-		out.PlacementEvents = &b
-	}
-	return &out
 }
