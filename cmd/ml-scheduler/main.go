@@ -1,5 +1,7 @@
 // Command ml-scheduler is kube-scheduler with the MLPolicy plugin
-// registered: every kube-scheduler flag and --config works as usual.
+// registered: every kube-scheduler flag and --config works as usual. It
+// reports ready (/readyz) and runs for leader only once each MLPolicy
+// profile has a valid placement policy in force (pkg/policyready).
 // Before the scheduler is built it checks that the apiserver serves the
 // PodGroup API when gang scheduling is on (gates.go).
 package main
@@ -19,7 +21,7 @@ import (
 
 func main() {
 	var gangs gangStartup
-	command := app.NewSchedulerCommand(app.WithPlugin(mlpolicy.Name, mlpolicy.New), gangs.report)
+	command := app.NewSchedulerCommand(app.WithPlugin(mlpolicy.Name, mlpolicy.NewReadinessGated), gangs.report)
 	gangs.wrap(command)
 	os.Exit(cli.Run(command))
 }

@@ -61,7 +61,8 @@ func runScenarios(ctx context.Context, t *testing.T, env *Env) {
 	ok := t.Run("rbac-least-privilege", func(t *testing.T) { rbacLeastPrivilege(ctx, t, env) }) &&
 		t.Run("coexistence", func(t *testing.T) { coexistence(ctx, t, env) }) &&
 		t.Run("guard", func(t *testing.T) { guard(ctx, t, env) }) &&
-		t.Run("leader-handover", func(t *testing.T) { leaderHandover(ctx, t, env) })
+		t.Run("leader-handover", func(t *testing.T) { leaderHandover(ctx, t, env) }) &&
+		t.Run("rollout-broken-policy", func(t *testing.T) { rolloutBrokenPolicy(ctx, t, env) })
 	// Last: the logs now cover every scenario.
 	if ok {
 		t.Run("rbac-sufficient", func(t *testing.T) { rbacSufficient(ctx, t, env) })

@@ -34,6 +34,10 @@ type localReplicas struct {
 	ports map[string]int
 	// probe paths taken from the Deployment's liveness/readiness probes.
 	liveness, readiness string
+	// binary, args and logDir start a replica (startOne).
+	binary string
+	args   map[string][]string
+	logDir string
 }
 
 // startReplicas starts n replicas; the only differences from the pod are
@@ -56,28 +60,17 @@ func startReplicas(ctx context.Context, t *testing.T, e *Env, cp *controlplane.C
 		t.Fatal(err)
 	}
 	r := &localReplicas{procs: map[string]*controlplane.Process{}, ports: map[string]int{},
-		liveness: c.LivenessProbe.HTTPGet.Path, readiness: c.ReadinessProbe.HTTPGet.Path}
+		liveness: c.LivenessProbe.HTTPGet.Path, readiness: c.ReadinessProbe.HTTPGet.Path,
+		binary: binary, args: map[string][]string{}, logDir: e.WorkDir}
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("ml-scheduler-%d", i)
 		dir := filepath.Join(e.WorkDir, name)
-		args := containerArgs(t, c.Args, cm.Data, mountPath, dir, kubeconfig)
-		port, err := controlplane.FreePort()
-		if err != nil {
+		r.args[name] = containerArgs(t, c.Args, cm.Data, mountPath, dir, kubeconfig)
+		// In a pod these default to the in-cluster ServiceAccount.
+		r.args[name] = append(r.args[name], "--authentication-kubeconfig="+kubeconfig, "--authorization-kubeconfig="+kubeconfig)
+		if err := r.startOne(ctx, t, name, name); err != nil {
 			t.Fatal(err)
 		}
-		args = append(args,
-			"--bind-address=127.0.0.1",
-			fmt.Sprintf("--secure-port=%d", port),
-			// In a pod these default to the in-cluster ServiceAccount.
-			"--authentication-kubeconfig="+kubeconfig,
-			"--authorization-kubeconfig="+kubeconfig,
-		)
-		p, err := controlplane.StartProcess(ctx, name, filepath.Join(e.WorkDir, name+".log"), binary, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = p.Stop() })
-		r.procs[name], r.ports[name] = p, port
 	}
 	for name, p := range r.procs {
 		for _, path := range []string{r.liveness, r.readiness} {
@@ -87,6 +80,36 @@ func startReplicas(ctx context.Context, t *testing.T, e *Env, cp *controlplane.C
 		}
 	}
 	return r
+}
+
+// startOne starts replica name with the arguments of replica like (its
+// config files and token; a new loopback port).
+func (r *localReplicas) startOne(ctx context.Context, t *testing.T, name, like string) error {
+	port, err := controlplane.FreePort()
+	if err != nil {
+		return err
+	}
+	args := append(append([]string{}, r.args[like]...), "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port))
+	p, err := controlplane.StartProcess(ctx, name, filepath.Join(r.logDir, name+".log"), r.binary, args...)
+	if err != nil {
+		return err
+	}
+	t.Cleanup(func() { _ = p.Stop() })
+	r.mu.Lock()
+	r.procs[name], r.ports[name], r.args[name] = p, port, r.args[like]
+	r.mu.Unlock()
+	return nil
+}
+
+// Stop stops a replica gracefully (SIGTERM), as a pod deletion does.
+func (r *localReplicas) Stop(name string) error {
+	r.mu.Lock()
+	p := r.procs[name]
+	r.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("no replica %s", name)
+	}
+	return p.Stop()
 }
 
 // configVolume returns the ConfigMap mounted as the scheduler config and
@@ -193,10 +216,14 @@ func (r *localReplicas) Logs() map[string]string {
 	return out
 }
 
-// Healthy reports the status code of a probe path on a replica.
+// probe reports the status code of a probe path on a replica.
 func (r *localReplicas) probe(name, path string) (int, error) {
 	client := &http.Client{Timeout: 5 * time.Second, Transport: insecureTransport()}
-	resp, err := client.Get(r.url(name, path))
+	defer client.CloseIdleConnections()
+	r.mu.Lock()
+	url := r.url(name, path)
+	r.mu.Unlock()
+	resp, err := client.Get(url)
 	if err != nil {
 		return 0, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/ml-scheduler/ml-scheduler/pkg/gpudra"
 	"github.com/ml-scheduler/ml-scheduler/pkg/nodeindex"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policy"
+	"github.com/ml-scheduler/ml-scheduler/pkg/policyready"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policystore"
 	"github.com/ml-scheduler/ml-scheduler/pkg/policywatch"
 )
@@ -88,6 +89,25 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 		return nil, fmt.Errorf("invalid %s args: %w", Name, errs.ToAggregate())
 	}
 	return newWithStore(ctx, args, h, policystore.New())
+}
+
+// NewReadinessGated is New for the ml-scheduler binary: the scheduler
+// also waits, before it reports ready and runs for leader, until this
+// profile has a valid policy in force (pkg/policyready). The simulator and
+// tests, which start schedulers on their own, use New.
+func NewReadinessGated(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+	p, err := New(ctx, obj, h)
+	if err != nil {
+		return nil, err
+	}
+	if f := h.SharedInformerFactory(); f != nil {
+		pl := p.(*MLPolicy)
+		policyready.Register(f, pl.store)
+		if pl.store.Load() == nil {
+			pl.logger.Info("Not reporting ready nor running for leader until a valid placement policy is in force", "source", pl.source)
+		}
+	}
+	return p, nil
 }
 
 func newWithStore(ctx context.Context, args *config.MLPolicyArgs, h fwk.Handle, store *policystore.Store) (*MLPolicy, error) {
@@ -177,7 +197,7 @@ func argsOf(obj runtime.Object) (*config.MLPolicyArgs, error) {
 		v := &configv1.MLPolicyArgs{}
 		configv1.SetDefaults_MLPolicyArgs(v)
 		out := &config.MLPolicyArgs{}
-		if err := configv1.Convert_v1_MLPolicyArgs_To_config_MLPolicyArgs(v, out); err != nil {
+		if err := configv1.Convert_v1_MLPolicyArgs_To_config_MLPolicyArgs(v, out, nil); err != nil {
 			return nil, err
 		}
 		return out, nil
