@@ -55,8 +55,14 @@ test-unit:
 test-integration: build
 	go test -count=1 -v $(INTEGRATION_PKGS)
 
+# Fuzzing: the policy loader (decode, validate, compile) and the plugin's
+# matching (rules, pools, node index) against Kubernetes' label selectors.
+# New inputs the fuzzer keeps stay in Go's cache; hack/keep-fuzz-corpus.sh
+# copies them into testdata/fuzz, which `make test` replays.
+FUZZTIME ?= 60s
 fuzz:
-	go test ./pkg/policy/ -run '^$$' -fuzz FuzzLoad -fuzztime 60s
+	go test ./pkg/policy/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+	go test ./pkg/nodeindex/ -run '^$$' -fuzz '^FuzzMatchAndAdmit$$' -fuzztime $(FUZZTIME)
 
 # The demo: an embedded control plane, a sample GPU cluster, the sample policy,
 # ML pods placed by rule, a live policy edit, then teardown.

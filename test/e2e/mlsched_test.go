@@ -103,13 +103,20 @@ func (r *localReplicas) startOne(ctx context.Context, t *testing.T, name, like s
 
 // Stop stops a replica gracefully (SIGTERM), as a pod deletion does.
 func (r *localReplicas) Stop(name string) error {
-	r.mu.Lock()
-	p := r.procs[name]
-	r.mu.Unlock()
-	if p == nil {
-		return fmt.Errorf("no replica %s", name)
+	p, err := r.proc(name)
+	if err != nil {
+		return err
 	}
 	return p.Stop()
+}
+
+func (r *localReplicas) proc(name string) (*controlplane.Process, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p := r.procs[name]; p != nil {
+		return p, nil
+	}
+	return nil, fmt.Errorf("no replica %s", name)
 }
 
 // configVolume returns the ConfigMap mounted as the scheduler config and
@@ -197,11 +204,9 @@ func (r *localReplicas) Leader(ctx context.Context) (string, error) {
 }
 
 func (r *localReplicas) Kill(_ context.Context, name string) error {
-	r.mu.Lock()
-	p := r.procs[name]
-	r.mu.Unlock()
-	if p == nil {
-		return fmt.Errorf("no replica %s", name)
+	p, err := r.proc(name)
+	if err != nil {
+		return err
 	}
 	return p.Kill()
 }

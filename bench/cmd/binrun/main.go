@@ -41,6 +41,9 @@ func main() {
 	dir := flag.String("dir", "bench", "the bench/ directory (workload templates)")
 	out := flag.String("out", "results", "output directory, relative to -dir")
 	lock := flag.String("lock", "/tmp/heavy-build.lock", "lock held during node creation and every run (empty: none)")
+	background := flag.Int("background-pods", 0, "bound pods created before the runs (a busy cluster: e.g. 150000 at 15000 nodes)")
+	withoutML := flag.Bool("without-mlpolicy", false, "also run the ml-scheduler binary with the default profile only (the memory MLPolicy adds)")
+	skipAffinity := flag.Bool("skip-affinity", false, "leave out (c), kube-scheduler with nodeAffinity")
 	flag.Parse()
 	if err := os.Chdir(*dir); err != nil {
 		fatal(err)
@@ -70,6 +73,20 @@ func main() {
 		fatal(err)
 	}
 	fmt.Printf("created %d nodes in %s\n", *nodes, time.Since(t0).Round(time.Millisecond))
+	if *background > 0 {
+		t0 = time.Now()
+		names, err := nodeNames(ctx, client)
+		if err != nil {
+			fatal(err)
+		}
+		if err := cluster.EnsureNamespaces(ctx, client, backgroundNamespace); err != nil {
+			fatal(err)
+		}
+		if err := createBackgroundPods(ctx, cp.Config, names, *background); err != nil {
+			fatal(err)
+		}
+		fmt.Printf("created %d bound background pods in %s\n", *background, time.Since(t0).Round(time.Millisecond))
+	}
 	unlock()
 
 	// Pin the binaries for the whole run: .cache/bin is rebuilt by others.
@@ -88,6 +105,13 @@ func main() {
 		{Name: "ml-scheduler (b)", Binary: mlBin, Profiles: fmt.Sprintf(mlSchedulerProfiles, "ml-scheduler", "ml-scheduler-policy"), SchedulerName: "ml-scheduler"},
 		{Name: "kube-scheduler (c) affinity", Binary: kubeBin, Profiles: kubeSchedulerProfiles, SchedulerName: "bench-affinity", Affinity: true},
 	}
+	if *skipAffinity {
+		scheds = scheds[:2]
+	}
+	if *withoutML {
+		// One profile, as (b) has: the same binary, the same frameworks but MLPolicy.
+		scheds = append(scheds, schedulerUnderTest{Name: "ml-scheduler (b0) no MLPolicy", Binary: mlBin, Profiles: singleDefaultProfile, SchedulerName: "bench-default"})
+	}
 	var results []Measurement
 	scenarios := []string{"confined", "unconfined"}
 	for rep := 0; rep < *reps; rep++ {
@@ -97,7 +121,7 @@ func main() {
 			for _, s := range order {
 				m := runOne(ctx, cp, s, sc, rep, *pods, *lock)
 				results = append(results, m)
-				status := fmt.Sprintf("%6.1f pods/s, latency p50 %.0f ms p99 %.0f ms, scheduler CPU %.2f ms/pod", m.Throughput, m.LatencyP50, m.LatencyP99, m.CPUPerPod)
+				status := fmt.Sprintf("%6.1f pods/s, latency p50 %.0f ms p99 %.0f ms, scheduler CPU %.2f ms/pod, RSS %.0f MiB (peak %.0f)", m.Throughput, m.LatencyP50, m.LatencyP99, m.CPUPerPod, m.RSSMiB, m.PeakRSSMiB)
 				if m.Error != "" {
 					status = "FAILED: " + m.Error
 				}
@@ -108,12 +132,12 @@ func main() {
 			}
 		}
 	}
-	md := report(results, scenarios, scheds, *nodes, *pods, *reps)
+	md := report(results, scenarios, scheds, *nodes, *pods, *reps, *background)
 	md += fmt.Sprintf("\nBinaries: ml-scheduler %s; kube-scheduler %s.\n", versions["ml-scheduler"], versions["kube-scheduler"])
 	fmt.Println(md)
 	outDir, _ := filepath.Abs(*out)
 	_ = os.MkdirAll(outDir, 0o755)
-	b, _ := json.MarshalIndent(map[string]any{"nodes": *nodes, "pods": *pods, "reps": *reps, "runs": results, "binaries": versions,
+	b, _ := json.MarshalIndent(map[string]any{"nodes": *nodes, "pods": *pods, "reps": *reps, "backgroundPods": *background, "runs": results, "binaries": versions,
 		"machine": machine(), "finished": time.Now().UTC()}, "", "  ")
 	if err := os.WriteFile(filepath.Join(outDir, "binary.json"), b, 0o644); err != nil {
 		fatal(err)
@@ -146,6 +170,9 @@ func runOne(ctx context.Context, cp *controlplane.ControlPlane, s schedulerUnder
 	time.Sleep(2 * time.Second) // informers synced, first cycle idle
 	res := measure(ctx, cp.Client(), pods, proc.Pid(), 5*time.Minute)
 	res.Scenario, res.Scheduler, res.Rep = scenario, s.Name, rep
+	if rss, peak, err := residentMiB(proc.Pid()); err == nil {
+		res.RSSMiB, res.PeakRSSMiB = rss, peak
+	}
 	_ = proc.Stop()
 	if err := deletePods(ctx, cp.Client(), ns, runID); err != nil && res.Error == "" {
 		res.Error = err.Error()
@@ -153,32 +180,46 @@ func runOne(ctx context.Context, cp *controlplane.ControlPlane, s schedulerUnder
 	return res
 }
 
-func report(results []Measurement, scenarios []string, scheds []schedulerUnderTest, nodes, pods, reps int) string {
+func report(results []Measurement, scenarios []string, scheds []schedulerUnderTest, nodes, pods, reps, background int) string {
 	var sb strings.Builder
 	w := func(f string, a ...any) { fmt.Fprintf(&sb, f, a...) }
 	w("## Binary-level run: %d nodes, %d pods per run, %d repetitions (medians)\n\n", nodes, pods, reps)
+	if background > 0 {
+		w("The cluster also holds %d bound pods (namespace %s, 1m CPU and 1Mi each, spread over the nodes) before the runs: %d pods in all with a run's.\n\n", background, backgroundNamespace, background+pods)
+	}
 	w("Machine: %s. Each scheduler a separate process (client QPS/burst 5000, no leader election) against etcd + kube-apiserver v1.37.2 processes; measured from the API.\n\n", machine())
-	w("| scenario | scheduler | pods/s | p50 (1 s samples) | p99 | create-to-bind p50 ms | p99 ms | scheduler CPU ms/pod | runs |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	w("| scenario | scheduler | pods/s | p50 (1 s samples) | p99 | create-to-bind p50 ms | p99 ms | scheduler CPU ms/pod | RSS MiB (end) | peak RSS MiB | runs |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	med := map[string]float64{}
 	for _, sc := range scenarios {
 		for _, s := range scheds {
-			var tp, p50, p99, l50, l99, cpu []float64
+			var tp, p50, p99, l50, l99, cpu, rss, peak []float64
 			for _, m := range results {
 				if m.Scenario == sc && m.Scheduler == s.Name && m.Error == "" {
 					tp, p50, p99 = append(tp, m.Throughput), append(p50, m.ThroughputP50), append(p99, m.ThroughputP99)
 					l50, l99, cpu = append(l50, m.LatencyP50), append(l99, m.LatencyP99), append(cpu, m.CPUPerPod)
+					rss, peak = append(rss, m.RSSMiB), append(peak, m.PeakRSSMiB)
 				}
 			}
 			med[sc+s.Name] = stats.Median(tp)
-			w("| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %d |\n", sc, s.Name, stats.Median(tp), stats.Median(p50), stats.Median(p99), stats.Median(l50), stats.Median(l99), stats.Median(cpu), len(tp))
+			med["rss"+sc+s.Name], med["peak"+sc+s.Name] = stats.Median(rss), stats.Median(peak)
+			w("| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.0f | %.0f | %d |\n", sc, s.Name, stats.Median(tp), stats.Median(p50), stats.Median(p99), stats.Median(l50), stats.Median(l99), stats.Median(cpu), stats.Median(rss), stats.Median(peak), len(tp))
 		}
 	}
 	w("\n")
 	for _, sc := range scenarios {
-		a, b, c := med[sc+scheds[0].Name], med[sc+scheds[1].Name], med[sc+scheds[2].Name]
-		if a > 0 && c > 0 {
-			w("- %s: ml-scheduler / kube-scheduler default = **%.2f**, ml-scheduler / kube-scheduler with nodeAffinity = **%.2f**\n", sc, b/a, b/c)
+		a, b := med[sc+scheds[0].Name], med[sc+scheds[1].Name]
+		if a > 0 {
+			w("- %s: ml-scheduler / kube-scheduler default = **%.2f**", sc, b/a)
 		}
+		for _, s := range scheds[2:] {
+			switch {
+			case s.Affinity && med[sc+s.Name] > 0:
+				w(", ml-scheduler / kube-scheduler with nodeAffinity = **%.2f**", b/med[sc+s.Name])
+			case !s.Affinity && med["peak"+sc+s.Name] > 0:
+				w("; peak RSS ml-scheduler / the same binary without MLPolicy = **%.3f** (%.0f / %.0f MiB)", med["peak"+sc+scheds[1].Name]/med["peak"+sc+s.Name], med["peak"+sc+scheds[1].Name], med["peak"+sc+s.Name])
+			}
+		}
+		w("\n")
 	}
 	for _, m := range results {
 		if m.Error != "" {

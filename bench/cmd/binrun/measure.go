@@ -33,8 +33,12 @@ type Measurement struct {
 	LatencyP99 float64 `json:"latencyP99Ms"`
 	// Scheduler process CPU time (user+system) during the run, per bound pod.
 	CPUPerPod float64 `json:"schedulerCPUMsPerPod"`
-	Seconds   float64 `json:"seconds"`
-	Error     string  `json:"error,omitempty"`
+	// RSSMiB and PeakRSSMiB: the scheduler's resident memory at the end of
+	// the run and at its peak (/proc/<pid>/status VmRSS, VmHWM).
+	RSSMiB     float64 `json:"schedulerRSSMiB"`
+	PeakRSSMiB float64 `json:"schedulerPeakRSSMiB"`
+	Seconds    float64 `json:"seconds"`
+	Error      string  `json:"error,omitempty"`
 }
 
 // measure creates the pods, waits until all are bound (or timeout) and

@@ -45,6 +45,12 @@ const kubeSchedulerProfiles = `profiles:
         - {name: nvidia.com/gpu, weight: 5}
 `
 
+// singleDefaultProfile is (a)'s profile alone: what the ml-scheduler
+// binary runs to show the memory MLPolicy adds to a one-profile scheduler.
+const singleDefaultProfile = `profiles:
+- schedulerName: bench-default
+`
+
 // ml-scheduler: (b) the default plugins plus MLPolicy, the policy read from
 // its ConfigMap as deployed.
 const mlSchedulerProfiles = `profiles:
