@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -63,7 +64,14 @@ func main() {
 	sample := flag.Duration("sample", 15*time.Second, "how often the scheduler's metrics are read")
 	edit := flag.Duration("policy-every", time.Minute, "how often the policy ConfigMap is rewritten")
 	out := flag.String("out", "bench/results/soak", "output directory")
+	from := flag.String("from", "", "write the report again from a samples.json of an earlier run (its flags are read from it) instead of running")
 	flag.Parse()
+	if *from != "" {
+		if err := rewrite(*from, *out); err != nil {
+			fatal(err)
+		}
+		return
+	}
 	if *rate <= 0 || *duration <= 0 || *lifetime <= 0 || *sample <= 0 || *edit <= 0 {
 		fatal(fmt.Errorf("-rate, -duration, -lifetime, -sample and -policy-every must be positive"))
 	}
@@ -113,6 +121,33 @@ func main() {
 		fatal(err)
 	}
 	fmt.Printf("results in %s\n", *out)
+}
+
+// rewrite writes the report of an earlier run from its samples.json.
+func rewrite(path, out string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var saved struct {
+		Samples         []Sample `json:"samples"`
+		Created         int      `json:"created"`
+		Deleted         int      `json:"deleted"`
+		Edits           int      `json:"edits"`
+		Rate            float64  `json:"rate"`
+		LifetimeSeconds float64  `json:"lifetimeSeconds"`
+		DurationMinutes float64  `json:"durationMinutes"`
+		EditSeconds     float64  `json:"editSeconds"`
+	}
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if saved.EditSeconds == 0 {
+		saved.EditSeconds = 60 // runs before editSeconds was saved used the default
+	}
+	s := &soak{samples: saved.Samples, created: saved.Created, deleted: saved.Deleted, edits: saved.Edits}
+	return s.write(out, time.Duration(saved.DurationMinutes*float64(time.Minute)), saved.Rate,
+		time.Duration(saved.LifetimeSeconds*float64(time.Second)), time.Duration(saved.EditSeconds*float64(time.Second)))
 }
 
 func fatal(err error) {

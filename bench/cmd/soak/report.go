@@ -127,7 +127,9 @@ func (s *soak) write(dir string, duration time.Duration, rate float64, lifetime,
 	w("Every sample reads the scheduler's /metrics. Trends are least-squares lines over the samples after the first %.1f minutes (warm-up).\n\n", warmup)
 	w("Pods created %d, deleted %d (create errors %d); policy edits %d (errors %d); at most %d soak pods pending at a sample after warm-up.\n\n",
 		s.created, s.deleted, s.createErr, s.edits, s.editErr, maxPending)
-	w("| series | first sample after warm-up | last sample | median | trend per 10 min | residual SD | trend over the %.0f minutes ÷ residual SD |\n|---|---:|---:|---:|---:|---:|---:|\n", span)
+	// The second half alone tells a plateau reached late from steady growth.
+	half := len(xs) / 2
+	w("| series | first sample after warm-up | last sample | median | trend per 10 min | residual SD | trend over the %.0f minutes ÷ residual SD | second half: trend per 10 min | residual SD |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n", span)
 	for _, r := range []struct {
 		name string
 		ys   []float64
@@ -137,14 +139,15 @@ func (s *soak) write(dir string, duration time.Duration, rate float64, lifetime,
 		if r.t.residualSD > 0 {
 			ratio = math.Abs(r.t.slope*span) / r.t.residualSD
 		}
-		w("| %s | %.1f | %.1f | %.1f | %+.2f | %.2f | %.1f |\n", r.name, r.ys[0], r.ys[len(r.ys)-1], median(r.ys), r.t.slope*10, r.t.residualSD, ratio)
+		h := fit(xs[half:], r.ys[half:])
+		w("| %s | %.1f | %.1f | %.1f | %+.2f | %.2f | %.1f | %+.2f | %.2f |\n", r.name, r.ys[0], r.ys[len(r.ys)-1], median(r.ys), r.t.slope*10, r.t.residualSD, ratio, h.slope*10, h.residualSD)
 	}
 	w("\nRead: growth stands out from noise where the trend over the run is several times the residual SD; the plot is [soak.svg](soak.svg).\n")
 	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(sb.String()), 0o644); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(map[string]any{"samples": s.samples, "created": s.created, "deleted": s.deleted, "edits": s.edits,
-		"rate": rate, "lifetimeSeconds": lifetime.Seconds(), "durationMinutes": duration.Minutes()}, "", "  ")
+		"rate": rate, "lifetimeSeconds": lifetime.Seconds(), "durationMinutes": duration.Minutes(), "editSeconds": edit.Seconds(), "createErrors": s.createErr, "editErrors": s.editErr}, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "samples.json"), b, 0o644); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
@@ -32,7 +33,41 @@ func (pl *MLPolicy) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWithH
 			Event:          fwk.ClusterEvent{Resource: fwk.ResourceSlice, ActionType: fwk.Add | fwk.Update},
 			QueueingHintFn: pl.isSchedulableAfterSliceChange,
 		},
+		// A claim of the pod's own got deleted (see isSchedulableAfterOwnClaimDelete).
+		{
+			Event:          fwk.ClusterEvent{Resource: fwk.ResourceClaim, ActionType: fwk.Delete},
+			QueueingHintFn: pl.isSchedulableAfterOwnClaimDelete,
+		},
 	}, nil
+}
+
+// isSchedulableAfterOwnClaimDelete queues a pod when a ResourceClaim it
+// owns is deleted. The case it is for: a replica lost its lease in the
+// middle of binding a pod whose nvidia.com/gpu is served by DRA, after it
+// had created the pod's extended-resource claim and before it allocated
+// it. The next leader's DynamicResources PostFilter deletes that claim and
+// reports the pod unschedulable ("deletion of ResourceClaim completed"),
+// but DynamicResources' own hint skips the deletion of a claim with no
+// allocation (kube-scheduler v1.37.2), so the pod waited for the
+// unschedulable queue's 5-minute flush: the fault suite saw it after a
+// 20 s freeze of kube-apiserver. MLPolicy's hint applies when MLPolicy is
+// among the plugins that refused the pod (for a GPU pod, any node outside
+// its rule's pools or without GPUs).
+func (pl *MLPolicy) isSchedulableAfterOwnClaimDelete(logger klog.Logger, pod *v1.Pod, oldObj, _ interface{}) (fwk.QueueingHint, error) {
+	if tomb, ok := oldObj.(cache.DeletedFinalStateUnknown); ok {
+		oldObj = tomb.Obj
+	}
+	claim, ok := oldObj.(*resourceapi.ResourceClaim)
+	if !ok || claim.Namespace != pod.Namespace {
+		return fwk.QueueSkip, nil
+	}
+	for _, ref := range claim.OwnerReferences {
+		if ref.UID == pod.UID {
+			logger.V(5).Info("A claim the pod owns was deleted: retrying it", "pod", klog.KObj(pod), "claim", klog.KObj(claim))
+			return fwk.Queue, nil
+		}
+	}
+	return fwk.QueueSkip, nil
 }
 
 // isSchedulableAfterSliceChange queues a GPU pod when a slice of the GPU

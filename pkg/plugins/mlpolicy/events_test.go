@@ -7,7 +7,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -24,7 +29,7 @@ func TestEventsToRegister(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []fwk.ClusterEvent{{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeLabel | fwk.UpdateNodeAllocatable}, {Resource: fwk.Pod, ActionType: fwk.Delete}, {Resource: fwk.ResourceSlice, ActionType: fwk.Add | fwk.Update}}
+	want := []fwk.ClusterEvent{{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeLabel | fwk.UpdateNodeAllocatable}, {Resource: fwk.Pod, ActionType: fwk.Delete}, {Resource: fwk.ResourceSlice, ActionType: fwk.Add | fwk.Update}, {Resource: fwk.ResourceClaim, ActionType: fwk.Delete}}
 	var got []fwk.ClusterEvent
 	for _, e := range events {
 		got = append(got, e.Event)
@@ -34,6 +39,38 @@ func TestEventsToRegister(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("EventsToRegister (-want +got):\n%s", diff)
+	}
+}
+
+func TestIsSchedulableAfterOwnClaimDelete(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	pl := newTestPlugin(t, ctx, storeWith(nil), nil, nil)
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", UID: "pod-uid"}}
+	claim := func(ns string, owner types.UID) *resourceapi.ResourceClaim {
+		c := &resourceapi.ResourceClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "p-extended-resources-x"}}
+		if owner != "" {
+			c.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: "p", UID: owner}}
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name string
+		old  interface{}
+		want fwk.QueueingHint
+	}{
+		{"the pod's own claim", claim("ns", "pod-uid"), fwk.Queue},
+		{"its own claim, final state unknown", cache.DeletedFinalStateUnknown{Key: "ns/c", Obj: claim("ns", "pod-uid")}, fwk.Queue},
+		{"another pod's claim", claim("ns", "other-uid"), fwk.QueueSkip},
+		{"a claim nobody owns", claim("ns", ""), fwk.QueueSkip},
+		{"another namespace", claim("other", "pod-uid"), fwk.QueueSkip},
+		{"not a claim", &v1.Pod{}, fwk.QueueSkip},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := pl.isSchedulableAfterOwnClaimDelete(klog.FromContext(ctx), pod, tc.old, nil)
+			if err != nil || got != tc.want {
+				t.Errorf("hint %v (err %v), want %v", got, err, tc.want)
+			}
+		})
 	}
 }
 
