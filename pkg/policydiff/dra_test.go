@@ -2,7 +2,6 @@ package policydiff
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -23,13 +22,7 @@ import (
 // unschedulable. Were the running claim's half not counted, the 0.6 share
 // would fit dra-t4 under both policies.
 func TestRunDRA(t *testing.T) {
-	if testing.Short() {
-		t.Skip("replays through the scheduler")
-	}
-	cfg, err := os.ReadFile("../../manifests/base/scheduler-config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := shippedSchedulerConfig(t)
 	in := Input{
 		Name:            "dra",
 		Nodes:           []*v1.Node{node("dra-a100", "a100", 0), node("dra-t4", "t4", 0)},

@@ -120,13 +120,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("replays through the scheduler")
-	}
-	cfg, err := os.ReadFile("../../manifests/base/scheduler-config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := shippedSchedulerConfig(t)
 	in := Input{
 		Name:  "test",
 		Nodes: []*v1.Node{node("a100-0", "a100", 8), node("t4-0", "t4", 4)},
@@ -186,4 +180,18 @@ func inGroup(p *v1.Pod) *v1.Pod {
 	name := "gang"
 	p.Spec.SchedulingGroup = &v1.PodSchedulingGroup{PodGroupName: &name}
 	return p
+}
+
+// shippedSchedulerConfig skips replays in -short and reads the shipped
+// KubeSchedulerConfiguration.
+func shippedSchedulerConfig(t *testing.T) []byte {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("replays through the scheduler")
+	}
+	cfg, err := os.ReadFile("../../manifests/base/scheduler-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
