@@ -105,8 +105,10 @@ func rolloutBrokenPolicy(ctx context.Context, t *testing.T, e *Env) {
 	}
 	const hold = 10 * time.Second
 	for end := time.Now().Add(hold); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
-		if code, err := r.probe(first, r.readiness); err == nil && code == http.StatusOK {
-			t.Fatalf("%s reported ready on %s with a broken policy ConfigMap", first, r.readiness)
+		// Alive and answering, but not ready: kube-scheduler's failing
+		// health checks answer 500.
+		if code, err := r.probe(first, r.readiness); err != nil || code != http.StatusInternalServerError {
+			t.Fatalf("%s %s with a broken policy ConfigMap: %d (%v), want 500", first, r.readiness, code, err)
 		}
 	}
 

@@ -66,7 +66,7 @@ func TestNoPolicyAtStart(t *testing.T) {
 	notReady := func(when string) string {
 		t.Helper()
 		code, body := readyz(t, tc.s)
-		if code == http.StatusOK || !strings.Contains(body, "[-]sched-handler-sync failed") {
+		if code != http.StatusInternalServerError || !strings.Contains(body, "[-]sched-handler-sync failed") {
 			t.Fatalf("%s: /readyz answered %d, want it failing on sched-handler-sync:\n%s", when, code, body)
 		}
 		return fmt.Sprintf("%d, %s", code, firstFailed(body))

@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/ml-scheduler/ml-scheduler/bench/internal/runinfo"
+	"github.com/ml-scheduler/ml-scheduler/bench/internal/stats"
 	"github.com/ml-scheduler/ml-scheduler/internal/cluster"
 )
 
@@ -140,7 +140,7 @@ func (s *soak) write(dir string, duration time.Duration, rate float64, lifetime,
 			ratio = math.Abs(r.t.slope*span) / r.t.residualSD
 		}
 		h := fit(xs[half:], r.ys[half:])
-		w("| %s | %.1f | %.1f | %.1f | %+.2f | %.2f | %.1f | %+.2f | %.2f |\n", r.name, r.ys[0], r.ys[len(r.ys)-1], median(r.ys), r.t.slope*10, r.t.residualSD, ratio, h.slope*10, h.residualSD)
+		w("| %s | %.1f | %.1f | %.1f | %+.2f | %.2f | %.1f | %+.2f | %.2f |\n", r.name, r.ys[0], r.ys[len(r.ys)-1], stats.Median(r.ys), r.t.slope*10, r.t.residualSD, ratio, h.slope*10, h.residualSD)
 	}
 	w("\nRead: growth stands out from noise where the trend over the run is several times the residual SD; the plot is [soak.svg](soak.svg).\n")
 	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(sb.String()), 0o644); err != nil {
@@ -152,10 +152,4 @@ func (s *soak) write(dir string, duration time.Duration, rate float64, lifetime,
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "soak.svg"), []byte(plot(s.samples)), 0o644)
-}
-
-func median(v []float64) float64 {
-	s := append([]float64{}, v...)
-	sort.Float64s(s)
-	return s[len(s)/2]
 }
