@@ -56,11 +56,16 @@ func main() {
 		limit  = flag.Int("limit", 0, "replay only the first N pods of each list (0: all)")
 		share  = flag.String("gpu-sharing", string(trace.GPUSharingWhole), `how trace GPUs become objects: "whole" (a sharing pod asks one GPU) or "dra" (DRA devices, a sharing pod claims its fraction)`)
 		only   = flag.String("configurations", "", "comma-separated indexes (0-based) of the configurations to run, in table order (default: all)")
+		reps   = flag.Int("reps", 1, "replay each configuration this many times; with more than 1, results.md adds each column's spread over the runs")
 	)
 	flag.Parse()
 	sharing, err := trace.ParseGPUSharing(*share)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error: -gpu-sharing:", err)
+		os.Exit(2)
+	}
+	if *reps < 1 {
+		fmt.Fprintf(os.Stderr, "error: -reps: %d is not a positive number of runs\n", *reps)
 		os.Exit(2)
 	}
 	picked, err := pick(*only)
@@ -75,7 +80,7 @@ func main() {
 	quietKlog()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *dir, *nodes, strings.Split(*traces, ","), *out, *limit, sharing, picked); err != nil {
+	if err := run(ctx, *dir, *nodes, strings.Split(*traces, ","), *out, *limit, sharing, picked, *reps); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -109,7 +114,7 @@ func pick(s string) ([]int, error) {
 	return out, nil
 }
 
-func run(ctx context.Context, dir, nodesFile string, names []string, out string, limit int, sharing trace.GPUSharing, picked []int) error {
+func run(ctx context.Context, dir, nodesFile string, names []string, out string, limit int, sharing trace.GPUSharing, picked []int, reps int) error {
 	var configs []simulator.Configuration
 	for _, i := range picked {
 		c := configurations[i]
@@ -159,7 +164,17 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 		if err != nil {
 			return fmt.Errorf("trace %s: %w", name, err)
 		}
-		all = append(all, results...)
+		// The table and plot show the first runs; the later ones only feed
+		// the spread table.
+		repeated := results
+		for i := 1; i < reps; i++ {
+			again, err := simulator.RunAll(ctx, w, configs, opts)
+			if err != nil {
+				return fmt.Errorf("trace %s, run %d: %w", name, i+1, err)
+			}
+			repeated = append(repeated, again...)
+		}
+		all = append(all, repeated...)
 		title := fmt.Sprintf("Alibaba GPU trace, %s: %d pods on %d nodes (%d GPUs)", name, len(pods), len(nodes), results[0].ClusterGPUs)
 		if sharing == trace.GPUSharingDRA {
 			title += ", fractions through DRA"
@@ -176,6 +191,12 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 		if err := report.Markdown(&md, results); err != nil {
 			return err
 		}
+		if reps > 1 {
+			fmt.Fprintf(&md, "\nOver %d runs of each configuration, median [min-max]:\n\n", reps)
+			if err := report.RepeatsMarkdown(&md, repeated); err != nil {
+				return err
+			}
+		}
 	}
 	var head bytes.Buffer
 	target, command := "bench-placement", "go run ./bench/cmd/placement"
@@ -184,6 +205,9 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 		fmt.Fprintf(&head, "# Placement quality on the Alibaba GPU trace, GPU fractions through DRA\n\n")
 	} else {
 		fmt.Fprintf(&head, "# Placement quality on the Alibaba GPU trace\n\n")
+	}
+	if flags := os.Args[1:]; len(flags) > 0 {
+		command += " " + strings.Join(flags, " ")
 	}
 	fmt.Fprintf(&head, "`make %s` (`%s`), commit %s, %s, %s, %d CPUs, %s total; "+
 		"load average (1 min) %s at the start, %s at the end: other work on the machine slows the replays, so wall times vary with it.\n\n",

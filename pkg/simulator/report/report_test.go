@@ -181,3 +181,31 @@ func TestMarkdownGangs(t *testing.T) {
 		t.Errorf("JSON: want domains on one result only:\n%s", js.String())
 	}
 }
+
+func TestRepeatsMarkdown(t *testing.T) {
+	run := func(cfg string, gpus int64, failure int, eight int) *simulator.Result {
+		r := &simulator.Result{Workload: "w", Configuration: cfg}
+		r.GPUsAllocated = gpus
+		if failure > 0 {
+			r.FirstGPUFailure = &simulator.Failure{Arrival: failure}
+			r.FirstPlaceableGPUFailure = &simulator.Failure{Arrival: failure}
+		}
+		r.MultiGPU = []simulator.SizeCount{{GPUs: 8, Placed: eight, Total: 44}}
+		r.CPUPodsPlaced, r.CPUPodsOnGPUNodes = 10, 2
+		return r
+	}
+	results := []*simulator.Result{
+		run("a", 100, 7, 3), run("once", 1, 1, 1), run("a", 90, 0, 3), run("a", 95, 5, 4),
+	}
+	var b strings.Builder
+	if err := RepeatsMarkdown(&b, results); err != nil {
+		t.Fatal(err)
+	}
+	got := b.String()
+	// "none" (no failure) counts as later than any arrival; a single run
+	// gets no row.
+	want := "| w | a | 3 | 95 [90-100] | 7 [5-none] | 7 [5-none] | 3 [3-4] | 10 | 2 |\n"
+	if !strings.HasSuffix(got, want) || strings.Contains(got, "| once |") {
+		t.Errorf("RepeatsMarkdown:\n%s\nwant last row\n%s", got, want)
+	}
+}
