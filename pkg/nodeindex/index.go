@@ -166,12 +166,10 @@ func (ix *Index) View() *View {
 	defer ix.mu.Unlock()
 	if ix.stale.Load() {
 		classes := make(map[string]*entry, len(ix.classes))
-		byNode := make(map[*v1.Node]*policy.NodeClass, len(ix.classes))
 		for k, e := range ix.classes {
 			classes[k] = e
-			byNode[e.node.Load()] = &e.class
 		}
-		v := &View{Policy: ix.policy, classes: classes, byNode: byNode}
+		v := &View{Policy: ix.policy, classes: classes, byNode: newClassTable(classes)}
 		if old := ix.view.Load(); old != nil && old.Policy == ix.policy && !ix.classesChanged {
 			v.slots = old.slots // same classes: the per-rule sets still hold
 		} else if ix.policy != nil {
@@ -192,7 +190,7 @@ type View struct {
 	// Filter and Score look a node up here first: hashing a pointer costs a
 	// fraction of hashing and comparing its name, which at 5000 nodes was
 	// most of the plugin's time per pod.
-	byNode map[*v1.Node]*policy.NodeClass
+	byNode *classTable
 	// slots cache, per rule and pod kind (GPU or not), the admitted node set.
 	slots []atomic.Pointer[slot]
 }
@@ -205,7 +203,7 @@ type slot struct{ nodes sets.Set[string] }
 // then classifies the node itself. An object the view was built from keeps
 // its class after a newer object with the same class replaced it.
 func (v *View) ClassOf(n *v1.Node) *policy.NodeClass {
-	if nc, ok := v.byNode[n]; ok {
+	if nc := v.byNode.lookup(n); nc != nil {
 		return nc
 	}
 	e, ok := v.classes[n.Name]

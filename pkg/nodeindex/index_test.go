@@ -262,7 +262,7 @@ func TestViewFollowsMovedNodes(t *testing.T) {
 	if v2 == v {
 		t.Fatal("view not rebuilt after more than 1/movedShare of the nodes moved")
 	}
-	if _, ok := v2.byNode[newer[0]]; !ok {
+	if v2.byNode.lookup(newer[0]) == nil {
 		t.Error("rebuilt view does not index the moved node's new object")
 	}
 	if got := v2.Admitted(r, true); fmt.Sprintf("%p", got) != fmt.Sprintf("%p", set) {

@@ -56,12 +56,17 @@ func main() {
 		limit  = flag.Int("limit", 0, "replay only the first N pods of each list (0: all)")
 		share  = flag.String("gpu-sharing", string(trace.GPUSharingWhole), `how trace GPUs become objects: "whole" (a sharing pod asks one GPU) or "dra" (DRA devices, a sharing pod claims its fraction)`)
 		only   = flag.String("configurations", "", "comma-separated indexes (0-based) of the configurations to run, in table order (default: all)")
+		scale  = flag.Int("scale", 1, "replay a cluster and workload this many times the trace's (each node and each pod copied; see pkg/trace.Scale)")
 		reps   = flag.Int("reps", 1, "replay each configuration this many times; with more than 1, results.md adds each column's spread over the runs")
 	)
 	flag.Parse()
 	sharing, err := trace.ParseGPUSharing(*share)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error: -gpu-sharing:", err)
+		os.Exit(2)
+	}
+	if *scale < 1 {
+		fmt.Fprintf(os.Stderr, "error: -scale: %d is not a positive factor\n", *scale)
 		os.Exit(2)
 	}
 	if *reps < 1 {
@@ -80,7 +85,7 @@ func main() {
 	quietKlog()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *dir, *nodes, strings.Split(*traces, ","), *out, *limit, sharing, picked, *reps); err != nil {
+	if err := run(ctx, *dir, *nodes, strings.Split(*traces, ","), *out, *limit, sharing, picked, *reps, *scale); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -114,7 +119,7 @@ func pick(s string) ([]int, error) {
 	return out, nil
 }
 
-func run(ctx context.Context, dir, nodesFile string, names []string, out string, limit int, sharing trace.GPUSharing, picked []int, reps int) error {
+func run(ctx context.Context, dir, nodesFile string, names []string, out string, limit int, sharing trace.GPUSharing, picked []int, reps, scale int) error {
 	var configs []simulator.Configuration
 	for _, i := range picked {
 		c := configurations[i]
@@ -133,6 +138,9 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	to := trace.Options{GPUSharing: sharing}
 	nodes, err := trace.LoadOpenBNodes(filepath.Join(dir, nodesFile), to)
 	if err != nil {
+		return err
+	}
+	if nodes, _, err = trace.Scale(nodes, nil, scale); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -154,6 +162,9 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 		}
 		if limit > 0 && limit < len(pods) {
 			pods = pods[:limit]
+		}
+		if _, pods, err = trace.Scale(nil, pods, scale); err != nil {
+			return err
 		}
 		objs, err := trace.ShareGPUs(nodes, pods, to)
 		if err != nil {
@@ -215,6 +226,9 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	fmt.Fprintf(&head, "Each pod list of `%s` (nodes: `%s`, trace source: [SOURCE.md](../../workloads/traces/alibaba-gpu-v2023/SOURCE.md)) "+
 		"is replayed in-process by `pkg/simulator` through the real kube-scheduler v1.37.2 framework with the MLPolicy plugin registered, "+
 		"one pod at a time in arrival order, each once the previous one is bound or reported unschedulable; no pod leaves. ", dir, nodesFile)
+	if scale > 1 {
+		fmt.Fprintf(&head, "Cluster and workload are the trace's ×%d (`pkg/trace.Scale`): every node appears %d times, and every pod is followed by %d copies of itself. ", scale, scale, scale-1)
+	}
 	if sharing == trace.GPUSharingDRA {
 		head.WriteString(draMethod)
 	} else {
