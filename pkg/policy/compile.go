@@ -46,6 +46,9 @@ type Compiled struct {
 	GPUModelLabel   string
 	ReserveGPUNodes bool
 	Pools           []*CompiledPool
+	// Preferences are the rules' distinct preferred selectors (see
+	// CompiledPreference.Index), matched once per node by Classify.
+	Preferences []labels.Selector
 	// Rules in match order; Default is not among them.
 	Rules   []*CompiledRule
 	Default *CompiledRule
@@ -112,7 +115,24 @@ type CompiledGang struct {
 type CompiledPreference struct {
 	Weight   int64
 	Selector labels.Selector
+	// Index is the selector's bit in NodeClass.Preferred (Compiled.Preferences
+	// holds each distinct selector once), or -1 past MaxPreferences: Score
+	// then matches the selector against the node's labels.
+	Index int
 }
+
+// MaxPreferences bounds the distinct preferred selectors whose matches a
+// node class records; preferences past it are matched per node in Score.
+const MaxPreferences = 256
+
+// PreferenceSet holds a node's matches of Compiled.Preferences as bits.
+type PreferenceSet [MaxPreferences / 64]uint64
+
+// Add puts preference i in the set.
+func (s *PreferenceSet) Add(i int) { s[i/64] |= 1 << (uint(i) % 64) }
+
+// Has reports whether preference i is in the set.
+func (s *PreferenceSet) Has(i int) bool { return s[i/64]&(1<<(uint(i)%64)) != 0 }
 
 // Hash identifies the policy's content (sha256 of its defaulted JSON form,
 // first 16 hex digits); equal hashes mean equal policies.
@@ -171,8 +191,9 @@ func Compile(p *PlacementPolicy) (*Compiled, error) {
 		poolIndex[pool.Name] = i
 		c.Pools = append(c.Pools, cp)
 	}
+	var prefs preferenceIndex
 	for i := range p.Rules {
-		r, err := compileRule(i, p.Rules[i].Name, &p.Rules[i].Match, &p.Rules[i].Placement, poolIndex)
+		r, err := compileRule(i, p.Rules[i].Name, &p.Rules[i].Match, &p.Rules[i].Placement, poolIndex, &prefs)
 		if err != nil {
 			return nil, fmt.Errorf("rules[%d]: %w", i, err)
 		}
@@ -182,10 +203,11 @@ func Compile(p *PlacementPolicy) (*Compiled, error) {
 	if def == nil {
 		def = &Placement{}
 	}
-	c.Default, err = compileRule(len(p.Rules), DefaultRuleName, &Match{}, def, poolIndex)
+	c.Default, err = compileRule(len(p.Rules), DefaultRuleName, &Match{}, def, poolIndex, &prefs)
 	if err != nil {
 		return nil, fmt.Errorf("default: %w", err)
 	}
+	c.Preferences = prefs.selectors
 	for _, r := range append(c.Rules, c.Default) {
 		if r.Gang == nil {
 			r.Gang = c.Default.Gang
@@ -201,7 +223,7 @@ func Compile(p *PlacementPolicy) (*Compiled, error) {
 	return c, nil
 }
 
-func compileRule(index int, name string, m *Match, pl *Placement, poolIndex map[string]int) (*CompiledRule, error) {
+func compileRule(index int, name string, m *Match, pl *Placement, poolIndex map[string]int, prefs *preferenceIndex) (*CompiledRule, error) {
 	r := &CompiledRule{
 		Index:      index,
 		Name:       name,
@@ -232,7 +254,7 @@ func compileRule(index int, name string, m *Match, pl *Placement, poolIndex map[
 		if err != nil {
 			return nil, fmt.Errorf("preferred[%d].nodeSelector: %w", i, err)
 		}
-		r.Preferred = append(r.Preferred, CompiledPreference{Weight: int64(pref.Weight), Selector: sel})
+		r.Preferred = append(r.Preferred, CompiledPreference{Weight: int64(pref.Weight), Selector: sel, Index: prefs.add(sel)})
 		r.PreferredSum += int64(pref.Weight)
 	}
 	if pl.Colocate != nil {
@@ -244,6 +266,31 @@ func compileRule(index int, name string, m *Match, pl *Placement, poolIndex map[
 			TopologyRequired: g.TopologyKey != "" && g.Topology != GangTopologyPreferred}
 	}
 	return r, nil
+}
+
+// preferenceIndex numbers the distinct preferred selectors of a policy's
+// rules, so a node's matches are computed once, when it is classified, and
+// Score tests a bit instead of matching labels for every pod and node.
+type preferenceIndex struct {
+	selectors []labels.Selector
+	byString  map[string]int
+}
+
+// add returns sel's index, -1 once MaxPreferences distinct selectors are numbered.
+func (x *preferenceIndex) add(sel labels.Selector) int {
+	key := sel.String()
+	if i, ok := x.byString[key]; ok {
+		return i
+	}
+	if len(x.selectors) == MaxPreferences {
+		return -1
+	}
+	if x.byString == nil {
+		x.byString = map[string]int{}
+	}
+	x.byString[key] = len(x.selectors)
+	x.selectors = append(x.selectors, sel)
+	return len(x.selectors) - 1
 }
 
 func selectorOf(ls *metav1.LabelSelector) (labels.Selector, error) {

@@ -82,6 +82,8 @@ func (c *Compiled) namesGPU(pod *v1.Pod) bool {
 // node version so Filter only compares bits.
 type NodeClass struct {
 	Pools PoolSet
+	// Preferred holds the Compiled.Preferences the node's labels match.
+	Preferred PreferenceSet
 	// GPUs is the node's allocatable GPU count over the configured resources.
 	GPUs  int64
 	Model string
@@ -119,12 +121,34 @@ func (c *Compiled) Classify(node *v1.Node) NodeClass {
 			nc.Pools.Add(p.Index)
 		}
 	}
+	for i, sel := range c.Preferences {
+		if sel.Matches(set) {
+			nc.Preferred.Add(i)
+		}
+	}
 	for _, res := range c.GPUResources {
 		if q, ok := node.Status.Allocatable[res]; ok {
 			nc.GPUs += q.Value()
 		}
 	}
 	return nc
+}
+
+// PreferredWeight sums the weights of r's preferences the node matches; nc
+// is the node's class under c, labels its labels (read only for preferences
+// past MaxPreferences).
+func (r *CompiledRule) PreferredWeight(nc *NodeClass, nodeLabels map[string]string) int64 {
+	var w int64
+	for _, p := range r.Preferred {
+		if p.Index >= 0 {
+			if nc.Preferred.Has(p.Index) {
+				w += p.Weight
+			}
+		} else if p.Selector.Matches(labels.Set(nodeLabels)) {
+			w += p.Weight
+		}
+	}
+	return w
 }
 
 // Verdict is why a node is refused; VerdictOK admits it.

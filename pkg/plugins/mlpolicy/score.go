@@ -4,7 +4,6 @@ import (
 	"context"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
@@ -128,11 +127,15 @@ func (pl *MLPolicy) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeI
 	}
 	node := nodeInfo.Node()
 	var total int64
+	var nc *policy.NodeClass
+	if ss.packing || ss.preferred {
+		nc = s.classOf(node)
+	}
 	if ss.packing {
 		// The class tells a node without GPUs, whose GPU resources are then
 		// not looked up (a CPU-node profile of 5000 nodes paid more for those
 		// per-node map reads than for the class lookup).
-		f := freeOf(s, nodeInfo, s.classOf(node))
+		f := freeOf(s, nodeInfo, nc)
 		if ss.frag {
 			total += fragKey(s, &f) << fragShift
 		} else {
@@ -140,14 +143,9 @@ func (pl *MLPolicy) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeI
 		}
 	}
 	if ss.preferred {
-		set := labels.Set(node.Labels)
-		var w int64
-		for _, p := range s.rule.Preferred {
-			if p.Selector.Matches(set) {
-				w += p.Weight
-			}
-		}
-		total += w * fwk.MaxScore / s.rule.PreferredSum
+		// The class holds the node's preference matches: matching the
+		// selectors here was, at 15,000 nodes, half of MLPolicy's time.
+		total += s.rule.PreferredWeight(nc, node.Labels) * fwk.MaxScore / s.rule.PreferredSum
 	}
 	if ss.domainCount != nil && ss.maxCount > 0 {
 		if d, ok := node.Labels[ss.topologyKey]; ok {
