@@ -44,6 +44,7 @@ func main() {
 	background := flag.Int("background-pods", 0, "bound pods created before the runs (a busy cluster: e.g. 150000 at 15000 nodes)")
 	withoutML := flag.Bool("without-mlpolicy", false, "also run the ml-scheduler binary with the default profile only (the memory MLPolicy adds)")
 	skipAffinity := flag.Bool("skip-affinity", false, "leave out (c), kube-scheduler with nodeAffinity")
+	profileSeconds := flag.Int("cpu-profile-seconds", 0, "fetch a CPU profile of this many seconds from each scheduler during its first repetition's measured phase, into <out>/profiles (0: none)")
 	flag.Parse()
 	if err := os.Chdir(*dir); err != nil {
 		fatal(err)
@@ -119,7 +120,11 @@ func main() {
 			k := (rep + si) % len(scheds)
 			order := append(append([]schedulerUnderTest{}, scheds[k:]...), scheds[:k]...)
 			for _, s := range order {
-				m := runOne(ctx, cp, s, sc, rep, *pods, *lock)
+				profile := ""
+				if *profileSeconds > 0 && rep == 0 {
+					profile = filepath.Join(*out, "profiles", fmt.Sprintf("%s-%s.cpu.prof", sc, strings.Fields(s.Name)[0]+"-"+strings.Trim(strings.Fields(s.Name)[1], "()")))
+				}
+				m := runOne(ctx, cp, s, sc, rep, *pods, *lock, profile, *profileSeconds)
 				results = append(results, m)
 				status := fmt.Sprintf("%6.1f pods/s, latency p50 %.0f ms p99 %.0f ms, scheduler CPU %.2f ms/pod, RSS %.0f MiB (peak %.0f)", m.Throughput, m.LatencyP50, m.LatencyP99, m.CPUPerPod, m.RSSMiB, m.PeakRSSMiB)
 				if m.Error != "" {
@@ -147,7 +152,7 @@ func main() {
 	}
 }
 
-func runOne(ctx context.Context, cp *controlplane.ControlPlane, s schedulerUnderTest, scenario string, rep, n int, lock string) Measurement {
+func runOne(ctx context.Context, cp *controlplane.ControlPlane, s schedulerUnderTest, scenario string, rep, n int, lock, profile string, profileSeconds int) Measurement {
 	m := Measurement{Scenario: scenario, Scheduler: s.Name, Rep: rep}
 	ns := map[string]string{"confined": "research", "unconfined": "shared"}[scenario]
 	constraints := "none"
@@ -168,7 +173,16 @@ func runOne(ctx context.Context, cp *controlplane.ControlPlane, s schedulerUnder
 		return m
 	}
 	time.Sleep(2 * time.Second) // informers synced, first cycle idle
+	profiled := make(chan error, 1)
+	if profile != "" {
+		go func() { profiled <- fetchCPUProfile(ctx, proc.port, profileSeconds, profile) }()
+	} else {
+		profiled <- nil
+	}
 	res := measure(ctx, cp.Client(), pods, proc.Pid(), 5*time.Minute)
+	if err := <-profiled; err != nil {
+		fmt.Printf("CPU profile of %s: %v\n", s.Name, err)
+	}
 	res.Scenario, res.Scheduler, res.Rep = scenario, s.Name, rep
 	if rss, peak, err := residentMiB(proc.Pid()); err == nil {
 		res.RSSMiB, res.PeakRSSMiB = rss, peak

@@ -94,7 +94,7 @@ func startScheduler(ctx context.Context, cp *controlplane.ControlPlane, name, bi
 		"--secure-port="+strconv.Itoa(port),
 		"--authentication-kubeconfig="+cp.Kubeconfig,
 		"--authorization-kubeconfig="+cp.Kubeconfig,
-		"--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+		"--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics,"+profilePaths,
 		"--authentication-skip-lookup=true",
 		// Both schedulers with the workload gates, as ml-scheduler is shipped.
 		gangsupport.SchedulerFlag,
