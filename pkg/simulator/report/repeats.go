@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/ml-scheduler/ml-scheduler/pkg/simulator"
 )
@@ -31,16 +30,7 @@ func RepeatsMarkdown(w io.Writer, results []*simulator.Result) error {
 		}
 		groups[k] = append(groups[k], r)
 	}
-	var b strings.Builder
-	b.WriteString("| " + strings.Join(repeatHeader, " | ") + " |\n|")
-	for i := range repeatHeader {
-		if i < 3 {
-			b.WriteString("---|")
-		} else {
-			b.WriteString("---:|")
-		}
-	}
-	b.WriteString("\n")
+	var table [][]string
 	for _, k := range order {
 		rs := groups[k]
 		if len(rs) < 2 {
@@ -54,10 +44,9 @@ func RepeatsMarkdown(w io.Writer, results []*simulator.Result) error {
 			spread(rs, func(r *simulator.Result) int64 { return int64(r.CPUPodsPlaced) }),
 			spread(rs, func(r *simulator.Result) int64 { return int64(r.CPUPodsOnGPUNodes) }),
 		}
-		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		table = append(table, cells)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return markdownTable(w, repeatHeader, 3, table)
 }
 
 // noFailure stands for "no pod failed": later than any arrival.

@@ -125,18 +125,23 @@ func Table(w io.Writer, results []*simulator.Result) error {
 
 // Markdown writes a markdown table.
 func Markdown(w io.Writer, results []*simulator.Result) error {
+	return markdownTable(w, columns(results), 2, rows(results))
+}
+
+// markdownTable writes a markdown table whose first left columns are text,
+// left-aligned, and the others figures, right-aligned.
+func markdownTable(w io.Writer, cols []string, left int, rows [][]string) error {
 	var b strings.Builder
-	cols := columns(results)
 	b.WriteString("| " + strings.Join(cols, " | ") + " |\n|")
 	for i := range cols {
-		if i < 2 {
+		if i < left {
 			b.WriteString("---|")
 		} else {
 			b.WriteString("---:|")
 		}
 	}
 	b.WriteString("\n")
-	for _, row := range rows(results) {
+	for _, row := range rows {
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
 	_, err := io.WriteString(w, b.String())
