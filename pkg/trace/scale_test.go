@@ -47,3 +47,27 @@ func TestScale(t *testing.T) {
 		t.Errorf("bound pod: error %v", err)
 	}
 }
+
+func TestBackgroundPods(t *testing.T) {
+	nodes, err := ReadOpenBNodes(strings.NewReader("sn,cpu_milli,memory_mib,gpu,model\na,8000,1024,2,T4\nb,4000,1024,0,\n"), "nodes.csv", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := BackgroundPods(nodes, 5, "bg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pods {
+		got = append(got, p.Spec.NodeName)
+		if p.Namespace != "bg" || p.Spec.Containers[0].Resources.Requests.Cpu().MilliValue() != 1 {
+			t.Errorf("pod %s: namespace %q, cpu %v", p.Name, p.Namespace, p.Spec.Containers[0].Resources.Requests.Cpu())
+		}
+	}
+	if strings.Join(got, " ") != "a b a b a" {
+		t.Errorf("bound to %v, want round-robin a b a b a", got)
+	}
+	if _, err := BackgroundPods(nil, 1, "bg"); err == nil {
+		t.Error("pods and no nodes: no error")
+	}
+}

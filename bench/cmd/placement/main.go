@@ -57,6 +57,7 @@ func main() {
 		share  = flag.String("gpu-sharing", string(trace.GPUSharingWhole), `how trace GPUs become objects: "whole" (a sharing pod asks one GPU) or "dra" (DRA devices, a sharing pod claims its fraction)`)
 		only   = flag.String("configurations", "", "comma-separated indexes (0-based) of the configurations to run, in table order (default: all)")
 		scale  = flag.Int("scale", 1, "replay a cluster and workload this many times the trace's (each node and each pod copied; see pkg/trace.Scale)")
+		bg     = flag.Int("background-pods", 0, "bound pods (1m CPU, 1Mi) spread over the nodes before each replay: a busy cluster's object count")
 		reps   = flag.Int("reps", 1, "replay each configuration this many times; with more than 1, results.md adds each column's spread over the runs")
 	)
 	flag.Parse()
@@ -67,6 +68,10 @@ func main() {
 	}
 	if *scale < 1 {
 		fmt.Fprintf(os.Stderr, "error: -scale: %d is not a positive factor\n", *scale)
+		os.Exit(2)
+	}
+	if *bg < 0 {
+		fmt.Fprintf(os.Stderr, "error: -background-pods: %d is negative\n", *bg)
 		os.Exit(2)
 	}
 	if *reps < 1 {
@@ -85,7 +90,7 @@ func main() {
 	quietKlog()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *dir, *nodes, strings.Split(*traces, ","), *out, *limit, sharing, picked, *reps, *scale); err != nil {
+	if err := run(ctx, *dir, *nodes, strings.Split(*traces, ","), *out, *limit, sharing, picked, *reps, *scale, *bg); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -119,7 +124,7 @@ func pick(s string) ([]int, error) {
 	return out, nil
 }
 
-func run(ctx context.Context, dir, nodesFile string, names []string, out string, limit int, sharing trace.GPUSharing, picked []int, reps, scale int) error {
+func run(ctx context.Context, dir, nodesFile string, names []string, out string, limit int, sharing trace.GPUSharing, picked []int, reps, scale, background int) error {
 	var configs []simulator.Configuration
 	for _, i := range picked {
 		c := configurations[i]
@@ -171,6 +176,9 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 			return err
 		}
 		w := simulator.TraceWorkload(name, objs)
+		if w.Running, err = trace.BackgroundPods(nodes, background, "background"); err != nil {
+			return err
+		}
 		results, err := simulator.RunAll(ctx, w, configs, opts)
 		if err != nil {
 			return fmt.Errorf("trace %s: %w", name, err)
@@ -226,6 +234,9 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	fmt.Fprintf(&head, "Each pod list of `%s` (nodes: `%s`, trace source: [SOURCE.md](../../workloads/traces/alibaba-gpu-v2023/SOURCE.md)) "+
 		"is replayed in-process by `pkg/simulator` through the real kube-scheduler v1.37.2 framework with the MLPolicy plugin registered, "+
 		"one pod at a time in arrival order, each once the previous one is bound or reported unschedulable; no pod leaves. ", dir, nodesFile)
+	if background > 0 {
+		fmt.Fprintf(&head, "Before each replay %d pods asking 1m CPU and 1Mi each are bound round-robin to the nodes (`pkg/trace.BackgroundPods`), as in a busy cluster. ", background)
+	}
 	if scale > 1 {
 		fmt.Fprintf(&head, "Cluster and workload are the trace's ×%d (`pkg/trace.Scale`): every node appears %d times, and every pod is followed by %d copies of itself. ", scale, scale, scale-1)
 	}
