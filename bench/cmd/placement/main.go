@@ -49,16 +49,17 @@ var configurations = []struct{ name, config, policy string }{
 
 func main() {
 	var (
-		dir    = flag.String("traces", "bench/workloads/traces/alibaba-gpu-v2023", "directory of the trace CSVs")
-		nodes  = flag.String("nodes", "openb_node_list_all_node.csv", "node CSV in -traces")
-		traces = flag.String("workloads", "default,gpuspec33,multigpu20", "pod lists to replay: openb_pod_list_<name>.csv in -traces")
-		out    = flag.String("out", "bench/results/placement", "output directory")
-		limit  = flag.Int("limit", 0, "replay only the first N pods of each list (0: all)")
-		share  = flag.String("gpu-sharing", string(trace.GPUSharingWhole), `how trace GPUs become objects: "whole" (a sharing pod asks one GPU) or "dra" (DRA devices, a sharing pod claims its fraction)`)
-		only   = flag.String("configurations", "", "comma-separated indexes (0-based) of the configurations to run, in table order (default: all)")
-		scale  = flag.Int("scale", 1, "replay a cluster and workload this many times the trace's (each node and each pod copied; see pkg/trace.Scale)")
-		bg     = flag.Int("background-pods", 0, "bound pods (1m CPU, 1Mi) spread over the nodes before each replay: a busy cluster's object count")
-		reps   = flag.Int("reps", 1, "replay each configuration this many times; with more than 1, results.md adds each column's spread over the runs")
+		dir        = flag.String("traces", "bench/workloads/traces/alibaba-gpu-v2023", "directory of the trace CSVs")
+		nodes      = flag.String("nodes", "openb_node_list_all_node.csv", "node CSV in -traces")
+		traces     = flag.String("workloads", "default,gpuspec33,multigpu20", "pod lists to replay: openb_pod_list_<name>.csv in -traces")
+		out        = flag.String("out", "bench/results/placement", "output directory")
+		limit      = flag.Int("limit", 0, "replay only the first N pods of each list (0: all)")
+		share      = flag.String("gpu-sharing", string(trace.GPUSharingWhole), `how trace GPUs become objects: "whole" (a sharing pod asks one GPU) or "dra" (DRA devices, a sharing pod claims its fraction)`)
+		only       = flag.String("configurations", "", "comma-separated indexes (0-based) of the configurations to run, in table order (default: all)")
+		scale      = flag.Int("scale", 1, "replay a cluster and workload this many times the trace's (each node and each pod copied; see pkg/trace.Scale)")
+		bg         = flag.Int("background-pods", 0, "bound pods (1m CPU, 1Mi) spread over the nodes before each replay: a busy cluster's object count")
+		podTimeout = flag.Duration("pod-timeout", 30*time.Second, "longest wait for one pod to be bound or reported unschedulable (large scaled runs retry many unschedulable pods)")
+		reps       = flag.Int("reps", 1, "replay each configuration this many times; with more than 1, results.md adds each column's spread over the runs")
 	)
 	flag.Parse()
 	sharing, err := trace.ParseGPUSharing(*share)
@@ -90,7 +91,7 @@ func main() {
 	quietKlog()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *dir, *nodes, strings.Split(*traces, ","), *out, *limit, sharing, picked, *reps, *scale, *bg); err != nil {
+	if err := run(ctx, *dir, *nodes, strings.Split(*traces, ","), *out, *limit, sharing, picked, *reps, *scale, *bg, *podTimeout); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -124,7 +125,7 @@ func pick(s string) ([]int, error) {
 	return out, nil
 }
 
-func run(ctx context.Context, dir, nodesFile string, names []string, out string, limit int, sharing trace.GPUSharing, picked []int, reps, scale, background int) error {
+func run(ctx context.Context, dir, nodesFile string, names []string, out string, limit int, sharing trace.GPUSharing, picked []int, reps, scale, background int, podTimeout time.Duration) error {
 	var configs []simulator.Configuration
 	for _, i := range picked {
 		c := configurations[i]
@@ -152,7 +153,7 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 		return err
 	}
 	// A curve point every 50 pods keeps results.json small.
-	opts := simulator.Options{CurveEvery: 50}
+	opts := simulator.Options{CurveEvery: 50, PodTimeout: podTimeout}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		opts.Progress = simulator.NewProgressBar(os.Stderr)
 	}
