@@ -226,12 +226,13 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	} else {
 		fmt.Fprintf(&head, "# Placement quality on the Alibaba GPU trace\n\n")
 	}
+	invocation := fmt.Sprintf("`make %s` (`%s`)", target, command)
 	if flags := os.Args[1:]; len(flags) > 0 {
-		command += " " + strings.Join(flags, " ")
+		invocation = fmt.Sprintf("`%s %s`", command, strings.Join(flags, " "))
 	}
-	fmt.Fprintf(&head, "`make %s` (`%s`), commit %s, %s, %s, %d CPUs, %s total; "+
+	fmt.Fprintf(&head, "%s, commit %s, %s, %s, %d CPUs, %s total; "+
 		"load average (1 min) %s at the start, %s at the end: other work on the machine slows the replays, so wall times vary with it.\n\n",
-		target, command, runinfo.Commit(), time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), time.Since(started).Round(time.Second), loadBefore, runinfo.LoadAverage())
+		invocation, runinfo.Commit(), time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), time.Since(started).Round(time.Second), loadBefore, runinfo.LoadAverage())
 	fmt.Fprintf(&head, "Each pod list of `%s` (nodes: `%s`, trace source: [SOURCE.md](../../workloads/traces/alibaba-gpu-v2023/SOURCE.md)) "+
 		"is replayed in-process by `pkg/simulator` through the real kube-scheduler v1.37.2 framework with the MLPolicy plugin registered, "+
 		"one pod at a time in arrival order, each once the previous one is bound or reported unschedulable; no pod leaves. ", dir, nodesFile)
