@@ -155,9 +155,11 @@ func TestSharedFragmentationMatchesDefinition(t *testing.T) {
 			}
 			shapes = append(shapes, WeightedShape{Shape: s, Weight: float64(1 + rng.IntN(5))})
 		}
+		// A shape of g whole GPUs weighs sqrt(g) times its pods (gpuEmphasis).
+		weight := func(s WeightedShape) float64 { return s.Weight * math.Sqrt(float64(max(s.GPUs, 1))) }
 		var total float64
 		for _, s := range shapes {
-			total += s.Weight
+			total += weight(s)
 		}
 		w := NewWorkload(shapes)
 		for j := 0; j < 20; j++ {
@@ -192,7 +194,7 @@ func TestSharedFragmentationMatchesDefinition(t *testing.T) {
 				if fits {
 					frag = free - usable
 				}
-				want += s.Weight / total * frag
+				want += weight(s) / total * frag
 			}
 			if got := w.Fragmentation(f); math.Abs(got-want) > 1e-9 {
 				t.Fatalf("node %+v, shapes %v: Fragmentation %v, definition %v", f, shapes, got, want)

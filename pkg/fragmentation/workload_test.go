@@ -20,6 +20,10 @@ var (
 	small   = Free{GPUs: 8, MilliCPU: 96000, Memory: 384 * gi, Model: AnyModel}
 )
 
+// pBig is the big job's weight in the measure: one job per nine 1-GPU pods,
+// weighed by the square root of its 8 GPUs (gpuEmphasis).
+var pBig = math.Sqrt(8) / (9 + math.Sqrt(8))
+
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 func TestFragmentation(t *testing.T) {
@@ -32,8 +36,8 @@ func TestFragmentation(t *testing.T) {
 		want   float64
 	}{
 		{"every shape fits: nothing fragmented", mix, bigNode, 0},
-		// The big job (p=0.1) cannot fit: its view of the 8 free GPUs is all fragments.
-		{"big job does not fit the small node", mix, small, 0.8},
+		// The big job (pBig) cannot fit: its view of the 8 free GPUs is all fragments.
+		{"big job does not fit the small node", mix, small, 8 * pBig},
 		{"no GPU free: no fragment", mix, Free{MilliCPU: 96000, Memory: 384 * gi, Model: AnyModel}, 0},
 		// CPU gone: no GPU pod fits, all 3 free GPUs are stranded.
 		{"CPU exhausted strands every free GPU", mix, Free{GPUs: 3, MilliCPU: 2000, Memory: 300 * gi, Model: AnyModel}, 3},
@@ -42,6 +46,9 @@ func TestFragmentation(t *testing.T) {
 		{"model the shape does not accept", []WeightedShape{{Shape: onlyT4, Weight: 1}}, Free{GPUs: 2, MilliCPU: 64000, Memory: 64 * gi, Model: v100}, 2},
 		{"model the shape accepts", []WeightedShape{{Shape: onlyT4, Weight: 1}}, Free{GPUs: 2, MilliCPU: 64000, Memory: 64 * gi, Model: t4}, 0},
 		{"empty workload: every free GPU", nil, bigNode, 8},
+		// One pod each, but the 4-GPU job weighs sqrt(4) = 2: it is 2/3 of
+		// the measure, and it cannot use 3 free GPUs.
+		{"a 4-GPU job weighs twice a 1-GPU pod", []WeightedShape{{Shape: oneGPU, Weight: 1}, {Shape: Shape{GPUs: 4, MilliCPU: 8000, Memory: 8 * gi}, Weight: 1}}, Free{GPUs: 3, MilliCPU: 64000, Memory: 64 * gi, Model: AnyModel}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := NewWorkload(tc.shapes).Fragmentation(tc.free); !near(got, tc.want) {
@@ -55,9 +62,9 @@ func TestFragmentation(t *testing.T) {
 func TestDeltaKeepsTheBigNodeWhole(t *testing.T) {
 	w := NewWorkload(mix)
 	onBig, onSmall := w.Delta(bigNode, oneGPU), w.Delta(small, oneGPU)
-	// big: 0 -> 7 GPUs x 0.1 = 0.7; small: 0.8 -> 0.7.
-	if !near(onBig, 0.7) || !near(onSmall, -0.1) {
-		t.Fatalf("Delta on big = %v (want 0.7), on small = %v (want -0.1)", onBig, onSmall)
+	// big: 0 -> 7 GPUs x pBig; small: 8 x pBig -> 7 x pBig.
+	if !near(onBig, 7*pBig) || !near(onSmall, -pBig) {
+		t.Fatalf("Delta on big = %v (want %v), on small = %v (want %v)", onBig, 7*pBig, onSmall, -pBig)
 	}
 	if onSmall >= onBig {
 		t.Errorf("1-GPU pod prefers the big node: delta %v there vs %v on the small one", onBig, onSmall)
@@ -77,8 +84,8 @@ func TestDeltaCPUPodOnGPUNode(t *testing.T) {
 	if !near(light, 0) {
 		t.Errorf("light CPU pod: delta %v, want 0 (1-GPU pods still fit)", light)
 	}
-	if !near(heavy, 8*0.9) { // 6 cores left < 12: no 1-GPU pod fits any more
-		t.Errorf("heavy CPU pod: delta %v, want %v", heavy, 8*0.9)
+	if !near(heavy, 8*(1-pBig)) { // 6 cores left < 12: no 1-GPU pod fits any more
+		t.Errorf("heavy CPU pod: delta %v, want %v", heavy, 8*(1-pBig))
 	}
 }
 
@@ -105,8 +112,8 @@ func TestLearner(t *testing.T) {
 	}
 	l.Observe(bigJob)
 	w := l.Workload()
-	if got := w.Fragmentation(small); !near(got, 0.8) {
-		t.Errorf("learned workload: fragmentation of the small node = %v, want 0.8", got)
+	if got := w.Fragmentation(small); !near(got, 8*pBig) {
+		t.Errorf("learned workload: fragmentation of the small node = %v, want %v", got, 8*pBig)
 	}
 	if len(w.Shapes) != 2 || w.Shapes[0].Shape != Quantize(oneGPU) || w.Shapes[0].Weight != 9 {
 		t.Errorf("learned shapes = %+v, want 9 x %v then the big job", w.Shapes, oneGPU)
@@ -242,7 +249,7 @@ func TestUsableMatchesBruteForce(t *testing.T) {
 		w := NewWorkload(shapes)
 		var total float64
 		for _, s := range shapes {
-			total += s.Weight
+			total += s.Weight * math.Sqrt(float64(max(s.GPUs, 1)))
 		}
 		brute := func(f Free) float64 {
 			var p float64
@@ -252,7 +259,7 @@ func TestUsableMatchesBruteForce(t *testing.T) {
 					m = AnyModel
 				}
 				if s.GPUs > 0 && s.GPUs <= f.GPUs && s.MilliCPU <= f.MilliCPU && s.Memory <= f.Memory && m&f.Model != 0 {
-					p += s.Weight / total
+					p += s.Weight * math.Sqrt(float64(s.GPUs)) / total
 				}
 			}
 			return p
