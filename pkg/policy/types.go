@@ -81,7 +81,9 @@ type ExpectedShape struct {
 	Memory   string `json:"memory"`
 	// GPUModels the pods accept; empty: any.
 	GPUModels []string `json:"gpuModels,omitempty"`
-	// Weight is relative to the other shapes' weights, 1..1000000.
+	// Weight is how often pods of the shape come, relative to the other
+	// shapes' weights, 1..1000000 (a pod count: MinFragmentation weighs a
+	// shape of N whole GPUs sqrt(N) times this, pkg/fragmentation).
 	Weight int64 `json:"weight"`
 }
 

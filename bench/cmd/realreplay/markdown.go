@@ -5,24 +5,17 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
+	"github.com/ml-scheduler/ml-scheduler/bench/internal/runinfo"
 	"github.com/ml-scheduler/ml-scheduler/pkg/simulator"
 	"github.com/ml-scheduler/ml-scheduler/pkg/simulator/report"
 )
 
 func (o *options) markdown(f io.Writer, w *simulator.Workload, runs []*run, results []*simulator.Result, total time.Duration) error {
 	fmt.Fprintf(f, "# Placement through the real scheduler binaries on a real apiserver\n\n")
-	var args []string
-	for _, a := range os.Args[1:] {
-		if strings.ContainsAny(a, " ()'\"$") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		args = append(args, a)
-	}
-	fmt.Fprintf(f, "`go run ./bench/cmd/realreplay %s`, commit %s, %s, %s, %d CPUs, %s in all.\n\n",
-		strings.Join(args, " "), o.commit, time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), total.Round(time.Second))
+	fmt.Fprintf(f, "`%s`, commit %s, %s, %s, %d CPUs, %s in all.\n\n",
+		runinfo.Command("go run ./bench/cmd/realreplay", os.Args[1:]), o.commit, time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), total.Round(time.Second))
 	fmt.Fprintf(f, "Workload: `%s` (%d pods) on `%s` (%d nodes, %d GPUs). "+
 		"For each configuration a fresh etcd + kube-apiserver v1.37.2 (processes on loopback) and the scheduler binary started with that "+
 		"KubeSchedulerConfiguration (client QPS/burst %d, leader election off); the pods are replayed by `simulator.RunOnCluster` "+

@@ -30,3 +30,17 @@ func LoadAverage() string {
 	}
 	return "?"
 }
+
+// Command is how a results file names the command it came from: name, then
+// the arguments quoted for a POSIX shell where they need it (an empty one
+// as ”).
+func Command(name string, args []string) string {
+	parts := []string{name}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " ()'\"$*?[]|&;<>\\`") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
