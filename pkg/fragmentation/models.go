@@ -6,7 +6,8 @@
 // A node's fragmentation for one pod shape is all its free GPUs when the
 // shape cannot be placed there (too few GPUs, CPU or memory, or a GPU model
 // the shape does not accept), and none when it can. Against a workload (a
-// weighted set of shapes) it is the expected value over the shapes. A pod is
+// weighted set of shapes) it is the expected value over the shapes, each
+// weighing its pods times its GPUs to the power 0.75 (gpuEmphasis). A pod is
 // best placed where that value grows least. GPUs shared by fractions (DRA
 // devices with consumable capacity) are measured one by one (shares.go).
 package fragmentation

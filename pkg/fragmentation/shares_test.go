@@ -155,8 +155,8 @@ func TestSharedFragmentationMatchesDefinition(t *testing.T) {
 			}
 			shapes = append(shapes, WeightedShape{Shape: s, Weight: float64(1 + rng.IntN(5))})
 		}
-		// A shape of g whole GPUs weighs sqrt(g) times its pods (gpuEmphasis).
-		weight := func(s WeightedShape) float64 { return s.Weight * math.Sqrt(float64(max(s.GPUs, 1))) }
+		// A shape of g whole GPUs weighs g^0.75 times its pods (gpuEmphasis).
+		weight := func(s WeightedShape) float64 { return s.Weight * math.Pow(float64(max(s.GPUs, 1)), 0.75) }
 		var total float64
 		for _, s := range shapes {
 			total += weight(s)

@@ -21,8 +21,8 @@ var (
 )
 
 // pBig is the big job's weight in the measure: one job per nine 1-GPU pods,
-// weighed by the square root of its 8 GPUs (gpuEmphasis).
-var pBig = math.Sqrt(8) / (9 + math.Sqrt(8))
+// weighed by its 8 GPUs to the power 0.75 (gpuEmphasis), 4.76 pods.
+var pBig = math.Pow(8, 0.75) / (9 + math.Pow(8, 0.75))
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
@@ -46,9 +46,9 @@ func TestFragmentation(t *testing.T) {
 		{"model the shape does not accept", []WeightedShape{{Shape: onlyT4, Weight: 1}}, Free{GPUs: 2, MilliCPU: 64000, Memory: 64 * gi, Model: v100}, 2},
 		{"model the shape accepts", []WeightedShape{{Shape: onlyT4, Weight: 1}}, Free{GPUs: 2, MilliCPU: 64000, Memory: 64 * gi, Model: t4}, 0},
 		{"empty workload: every free GPU", nil, bigNode, 8},
-		// One pod each, but the 4-GPU job weighs sqrt(4) = 2: it is 2/3 of
-		// the measure, and it cannot use 3 free GPUs.
-		{"a 4-GPU job weighs twice a 1-GPU pod", []WeightedShape{{Shape: oneGPU, Weight: 1}, {Shape: Shape{GPUs: 4, MilliCPU: 8000, Memory: 8 * gi}, Weight: 1}}, Free{GPUs: 3, MilliCPU: 64000, Memory: 64 * gi, Model: AnyModel}, 2},
+		// One pod each, but the 4-GPU job weighs 4^0.75 = 2.83 pods, and it
+		// cannot use 3 free GPUs.
+		{"a 4-GPU job weighs 2.83 1-GPU pods", []WeightedShape{{Shape: oneGPU, Weight: 1}, {Shape: Shape{GPUs: 4, MilliCPU: 8000, Memory: 8 * gi}, Weight: 1}}, Free{GPUs: 3, MilliCPU: 64000, Memory: 64 * gi, Model: AnyModel}, 3 * math.Pow(4, 0.75) / (1 + math.Pow(4, 0.75))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := NewWorkload(tc.shapes).Fragmentation(tc.free); !near(got, tc.want) {
@@ -249,7 +249,7 @@ func TestUsableMatchesBruteForce(t *testing.T) {
 		w := NewWorkload(shapes)
 		var total float64
 		for _, s := range shapes {
-			total += s.Weight * math.Sqrt(float64(max(s.GPUs, 1)))
+			total += s.Weight * math.Pow(float64(max(s.GPUs, 1)), 0.75)
 		}
 		brute := func(f Free) float64 {
 			var p float64
@@ -259,7 +259,7 @@ func TestUsableMatchesBruteForce(t *testing.T) {
 					m = AnyModel
 				}
 				if s.GPUs > 0 && s.GPUs <= f.GPUs && s.MilliCPU <= f.MilliCPU && s.Memory <= f.Memory && m&f.Model != 0 {
-					p += s.Weight * math.Sqrt(float64(s.GPUs)) / total
+					p += s.Weight * math.Pow(float64(s.GPUs), 0.75) / total
 				}
 			}
 			return p

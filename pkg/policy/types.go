@@ -83,7 +83,7 @@ type ExpectedShape struct {
 	GPUModels []string `json:"gpuModels,omitempty"`
 	// Weight is how often pods of the shape come, relative to the other
 	// shapes' weights, 1..1000000 (a pod count: MinFragmentation weighs a
-	// shape of N whole GPUs sqrt(N) times this, pkg/fragmentation).
+	// shape of N whole GPUs N^0.75 times this, pkg/fragmentation).
 	Weight int64 `json:"weight"`
 }
 
