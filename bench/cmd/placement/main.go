@@ -233,9 +233,14 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	fmt.Fprintf(&head, "%s, commit %s, %s, %s, %d CPUs, %s total; "+
 		"load average (1 min) %s at the start, %s at the end: other work on the machine slows the replays, so wall times vary with it.\n\n",
 		invocation, runinfo.Commit(), time.Now().UTC().Format("2006-01-02"), runtime.Version(), runtime.NumCPU(), time.Since(started).Round(time.Second), loadBefore, runinfo.LoadAverage())
-	fmt.Fprintf(&head, "Each pod list of `%s` (nodes: `%s`, trace source: [SOURCE.md](../../workloads/traces/alibaba-gpu-v2023/SOURCE.md)) "+
+	// The link is relative to where results.md is written.
+	source, err := filepath.Rel(out, filepath.Join(dir, "SOURCE.md"))
+	if err != nil {
+		source = filepath.Join(dir, "SOURCE.md")
+	}
+	fmt.Fprintf(&head, "Each pod list of `%s` (nodes: `%s`, trace source: [SOURCE.md](%s)) "+
 		"is replayed in-process by `pkg/simulator` through the real kube-scheduler v1.37.2 framework with the MLPolicy plugin registered, "+
-		"one pod at a time in arrival order, each once the previous one is bound or reported unschedulable; no pod leaves. ", dir, nodesFile)
+		"one pod at a time in arrival order, each once the previous one is bound or reported unschedulable; no pod leaves. ", dir, nodesFile, source)
 	if background > 0 {
 		fmt.Fprintf(&head, "Before each replay %d pods asking 1m CPU and 1Mi each are bound round-robin to the nodes (`pkg/trace.BackgroundPods`), as in a busy cluster. ", background)
 	}
