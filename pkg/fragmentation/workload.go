@@ -73,9 +73,9 @@ func gpuEmphasis(s Shape) float64 {
 }
 
 // gpuEmphasisExponent was chosen on the Alibaba traces (README, Packing):
-// 0 (FGD) tied stock default on gpuspec33's end allocation, 1 placed fewer
-// 8-GPU jobs there than stock MostAllocated; 0.5 and 0.75 beat both stock
-// configurations on every trace, 0.75 by more on gpuspec33.
+// 0 (FGD) tied stock default on gpuspec33's end allocation, 1 placed no more
+// 8-GPU jobs there than stock MostAllocated; 0.5 and 0.75 led both stock
+// configurations on every trace at the median, 0.75 by more on gpuspec33.
 const gpuEmphasisExponent = 0.75
 
 // Workload is an immutable expected workload: the shapes of the pods that
