@@ -228,7 +228,7 @@ func run(ctx context.Context, dir, nodesFile string, names []string, out string,
 	}
 	invocation := fmt.Sprintf("`make %s` (`%s`)", target, command)
 	if flags := os.Args[1:]; len(flags) > 0 {
-		invocation = "`" + runinfo.Command(command, flags) + "`"
+		invocation = "`" + runinfo.Command("go run ./bench/cmd/placement", flags) + "`"
 	}
 	fmt.Fprintf(&head, "%s, commit %s, %s, %s, %d CPUs, %s total; "+
 		"load average (1 min) %s at the start, %s at the end: other work on the machine slows the replays, so wall times vary with it.\n\n",
