@@ -23,8 +23,10 @@ func BackgroundPods(nodes []*v1.Node, count int, namespace string) ([]*v1.Pod, e
 	pods := make([]*v1.Pod, count)
 	for i := range pods {
 		pods[i] = &v1.Pod{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("background-%06d", i), Namespace: namespace},
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+			// 50 label values: informers and label selectors see a spread of apps.
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("background-%06d", i), Namespace: namespace,
+				Labels: map[string]string{"app": fmt.Sprintf("background-%d", i%50)}},
 			Spec: v1.PodSpec{
 				NodeName:      nodes[i%len(nodes)].Name,
 				SchedulerName: "background",

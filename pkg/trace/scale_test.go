@@ -60,7 +60,7 @@ func TestBackgroundPods(t *testing.T) {
 	var got []string
 	for _, p := range pods {
 		got = append(got, p.Spec.NodeName)
-		if p.Namespace != "bg" || p.Spec.Containers[0].Resources.Requests.Cpu().MilliValue() != 1 {
+		if p.Namespace != "bg" || p.Labels["app"] == "" || p.Spec.Containers[0].Resources.Requests.Cpu().MilliValue() != 1 {
 			t.Errorf("pod %s: namespace %q, cpu %v", p.Name, p.Namespace, p.Spec.Containers[0].Resources.Requests.Cpu())
 		}
 	}

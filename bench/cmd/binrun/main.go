@@ -76,14 +76,10 @@ func main() {
 	fmt.Printf("created %d nodes in %s\n", *nodes, time.Since(t0).Round(time.Millisecond))
 	if *background > 0 {
 		t0 = time.Now()
-		names, err := nodeNames(ctx, client)
-		if err != nil {
-			fatal(err)
-		}
 		if err := cluster.EnsureNamespaces(ctx, client, backgroundNamespace); err != nil {
 			fatal(err)
 		}
-		if err := createBackgroundPods(ctx, cp.Config, names, *background); err != nil {
+		if err := createBackgroundPods(ctx, cp.Config, *background); err != nil {
 			fatal(err)
 		}
 		fmt.Printf("created %d bound background pods in %s\n", *background, time.Since(t0).Round(time.Millisecond))

@@ -8,10 +8,11 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/ml-scheduler/ml-scheduler/pkg/trace"
 )
 
 // backgroundNamespace holds the pods that fill a large cluster before the
@@ -20,44 +21,33 @@ import (
 // without changing where the measured pods fit.
 const backgroundNamespace = "background"
 
-// createBackgroundPods creates count bound pods spread round-robin over
-// nodeNames, with a client of its own whose rate limit is raised (the
-// admin client's would take minutes for 100k pods).
-func createBackgroundPods(ctx context.Context, cfg *rest.Config, nodeNames []string, count int) error {
+// createBackgroundPods creates count bound pods (trace.BackgroundPods)
+// spread round-robin over the cluster's nodes, with a client of its own
+// whose rate limit is raised (the admin client's would take minutes for
+// 100k pods).
+func createBackgroundPods(ctx context.Context, cfg *rest.Config, count int) error {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 5000, 5000
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
-	req := v1.ResourceList{v1.ResourceCPU: resource.MustParse("1m"), v1.ResourceMemory: resource.MustParse("1Mi")}
-	return parallel(count, 32, func(i int) error {
-		p := &v1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bg-%06d", i), Namespace: backgroundNamespace,
-				Labels: map[string]string{"app": fmt.Sprintf("bg-%d", i%50)}},
-			Spec: v1.PodSpec{
-				NodeName:      nodeNames[i%len(nodeNames)],
-				SchedulerName: "background",
-				Containers: []v1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10",
-					Resources: v1.ResourceRequirements{Requests: req}}},
-			},
-		}
-		_, err := client.CoreV1().Pods(backgroundNamespace).Create(ctx, p, metav1.CreateOptions{})
-		return err
-	})
-}
-
-// nodeNames lists the cluster's node names.
-func nodeNames(ctx context.Context, client kubernetes.Interface) ([]string, error) {
 	list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	names := make([]string, len(list.Items))
+	nodes := make([]*v1.Node, len(list.Items))
 	for i := range list.Items {
-		names[i] = list.Items[i].Name
+		nodes[i] = &list.Items[i]
 	}
-	return names, nil
+	pods, err := trace.BackgroundPods(nodes, count, backgroundNamespace)
+	if err != nil {
+		return err
+	}
+	return parallel(count, 32, func(i int) error {
+		_, err := client.CoreV1().Pods(backgroundNamespace).Create(ctx, pods[i], metav1.CreateOptions{})
+		return err
+	})
 }
 
 // residentMiB reads a process's resident set size now (VmRSS) and at its
